@@ -1,0 +1,21 @@
+/* Sessions. */
+pn_session_t *pn_session(pn_connection_t *connection);
+void pn_session_free(pn_session_t *session);
+void *pn_session_get_context(pn_session_t *session);
+void pn_session_set_context(pn_session_t *session, void *context);
+pn_record_t *pn_session_attachments(pn_session_t *session);
+pn_state_t pn_session_state(pn_session_t *session);
+pn_error_t *pn_session_error(pn_session_t *session);
+pn_condition_t *pn_session_condition(pn_session_t *session);
+pn_condition_t *pn_session_remote_condition(pn_session_t *session);
+pn_connection_t *pn_session_connection(pn_session_t *session);
+void pn_session_open(pn_session_t *session);
+void pn_session_close(pn_session_t *session);
+size_t pn_session_get_incoming_capacity(pn_session_t *session);
+void pn_session_set_incoming_capacity(pn_session_t *session, size_t capacity);
+size_t pn_session_get_outgoing_window(pn_session_t *session);
+void pn_session_set_outgoing_window(pn_session_t *session, size_t window);
+size_t pn_session_outgoing_bytes(pn_session_t *session);
+size_t pn_session_incoming_bytes(pn_session_t *session);
+pn_session_t *pn_session_head(pn_connection_t *connection, pn_state_t state);
+pn_session_t *pn_session_next(pn_session_t *session, pn_state_t state);
