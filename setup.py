@@ -5,7 +5,7 @@ from setuptools import setup
 setup(
     name="amq_python",
     version="0.1.0",
-    description="AMQP 1.0 messaging for Python: the python-qpid-proton API over the Proton C engine",
+    description="AMQP 1.0 messaging: the python-qpid-proton API over the Proton C engine",
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     python_requires=">=3.9",

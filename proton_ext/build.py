@@ -8,10 +8,9 @@ How the build goes:
 3. Every ``cdef/*.h`` (one topic each, read in sorted order) goes to one ``FFI``; every
    ``csrc/*.c`` (our own C, such as the Cyrus SASL bridge) is compiled into the module.
 
-``setup.py`` names ``ffibuilder`` in ``cffi_modules``; ``python proton_ext/build.py`` builds in place.
+``setup.py`` names ``ffibuilder`` in ``cffi_modules``;
+``python proton_ext/build.py`` builds in place.
 """
-
-from __future__ import annotations
 
 import glob
 import os
@@ -19,6 +18,7 @@ import shlex
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Optional
 
 from cffi import FFI
 
@@ -66,7 +66,7 @@ class LibraryConfig:
     extra_link_args: list[str] = field(default_factory=list)
 
 
-def _pkg_config(package: str, *flags: str) -> list[str] | None:
+def _pkg_config(package: str, *flags: str) -> Optional[list[str]]:
     """Run pkg-config for one package; None when pkg-config or the package is missing."""
     try:
         result = subprocess.run(

@@ -1,0 +1,639 @@
+"""The Container: the event loop, timers, outgoing connections with reconnect, and listeners.
+
+One thread runs ``run()``:
+1. ``on_start`` (the REACTOR_INIT event) goes to the container's handlers.
+2. Loop: dispatch every event queued in the collector (all connections share one); write the
+   output of every transport that has some; wait in the selector until a socket is ready or
+   the next timer is due; read; run due timers. ``run()`` returns when no socket, listener,
+   timer or injector is left, or after ``stop()``.
+3. An event goes to the handler scoped to its link, session or connection (``handler=`` of
+   ``connect``/``create_sender``/``create_receiver``) if one is set, else to every handler
+   the container was made with. An exception from a handler ends ``run()`` and propagates.
+
+Outgoing connections are owned by a Connector: it binds a new Transport and socket for each
+attempt, to the same Connection object, so sessions and links re-attach on reconnect.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import selectors
+import socket
+import time
+import uuid
+from typing import Any, Callable
+
+from proton_ext import ffi, lib
+
+from ._backoff import Policy
+from ._delivery import Delivery, detach_settled, settled_pending
+from ._endpoints import Connection, Link, Receiver, Sender, Session
+from ._events import KIND_NONE, Event, EventType, dispatch, scoped_handler, wrap_context
+from ._io import Acceptor, Channel
+from ._transport import SSLDomain, Transport
+from ._url import Url
+
+_CONNECT_OPTIONS = frozenset(
+    {
+        "user",
+        "password",
+        "sasl_enabled",
+        "allowed_mechs",
+        "allow_insecure_mechs",
+        "sasl_config_name",
+        "sasl_config_path",
+        "virtual_host",
+        "sni",
+        "offered_capabilities",
+        "desired_capabilities",
+        "properties",
+        "max_frame_size",
+    }
+)
+
+
+class Task:
+    """A scheduled timer; ``cancel()`` stops it from firing."""
+
+    __slots__ = ("container", "deadline", "handler", "_callback", "cancelled")
+
+    def __init__(
+        self,
+        container: Container,
+        deadline: float,
+        handler: Any,
+        callback: Callable[[], None] | None = None,
+    ) -> None:
+        self.container = container
+        self.deadline = deadline
+        self.handler = handler
+        self._callback = callback
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        """Do not fire."""
+        self.cancelled = True
+
+    def __lt__(self, other: Task) -> bool:
+        return self.deadline < other.deadline
+
+
+class SSLConfig:
+    """The container's default TLS domains, made on first use (loading CAs costs time)."""
+
+    def __init__(self) -> None:
+        self._client: SSLDomain | None = None
+        self._server: SSLDomain | None = None
+
+    @property
+    def client(self) -> SSLDomain:
+        """Client domain: verify the server's certificate and name against the system CAs."""
+        if self._client is None:
+            self._client = SSLDomain(SSLDomain.MODE_CLIENT)
+        return self._client
+
+    @client.setter
+    def client(self, domain: SSLDomain) -> None:
+        self._client = domain
+
+    @property
+    def server(self) -> SSLDomain:
+        """Server domain used by listeners with amqps URLs."""
+        if self._server is None:
+            self._server = SSLDomain(SSLDomain.MODE_SERVER)
+        return self._server
+
+    @server.setter
+    def server(self, domain: SSLDomain) -> None:
+        self._server = domain
+
+
+class Connector:
+    """Owns an outgoing connection's attempts: URL ring, reconnect policy, transport set-up."""
+
+    def __init__(
+        self,
+        container: Container,
+        connection: Connection,
+        urls: list[Url],
+        policy: Policy,
+        ssl_domain: SSLDomain | None,
+        heartbeat: float | None,
+        options: dict[str, Any],
+    ) -> None:
+        self.container = container
+        self.connection = connection
+        self.urls = urls
+        self.index = 0
+        self.policy = policy
+        self.ssl_domain = ssl_domain
+        self.heartbeat = heartbeat
+        self.options = options
+        self.channel: Channel | None = None
+        self.in_outage = False
+        self.delays: list[float] = []
+
+    def attempt(self) -> None:
+        """Connect to the current URL: a new transport and socket for the same connection."""
+        connection = self.connection
+        if connection._impl is None or connection.state & lib.PN_LOCAL_CLOSED:
+            return
+        url = self.urls[self.index]
+        connection._url = url
+        options = self.options
+        host, port = _host_port(url)
+        connection.hostname = options.get("virtual_host") or host
+        transport = Transport(Transport.CLIENT)
+        if options.get("sasl_enabled", self.container.sasl_enabled):
+            sasl = transport.sasl()
+            mechs = options.get("allowed_mechs", self.container.allowed_mechs)
+            if mechs is not None:
+                sasl.allowed_mechs(mechs)
+            sasl.allow_insecure_mechs = options.get(
+                "allow_insecure_mechs", self.container.allow_insecure_mechs
+            )
+            if options.get("sasl_config_name"):
+                sasl.config_name(options["sasl_config_name"])
+            if options.get("sasl_config_path"):
+                sasl.config_path(options["sasl_config_path"])
+        if url.scheme == Url.AMQPS:
+            ssl = transport.ssl(self.ssl_domain or self.container.ssl.client)
+            ssl.peer_hostname = options.get("sni") or options.get("virtual_host") or host
+        if self.heartbeat:
+            transport.idle_timeout = self.heartbeat
+        if options.get("max_frame_size"):
+            transport.max_frame_size = options["max_frame_size"]
+        transport.bind(connection)
+        channel = Channel(self.container, transport, connection, None, self)
+        self.channel = channel
+        self.container._channels[transport._impl] = channel
+        channel.tick()
+        channel.start_connect(host, port)
+
+    def on_remote_open(self) -> None:
+        """The peer answered: the outage (if any) is over."""
+        self.in_outage = False
+
+    def on_transport_closed(self, transport: Transport) -> bool:
+        """Decide what follows a lost transport; True when a reconnect was scheduled."""
+        connection = self.connection
+        if connection._impl is None or connection.state & lib.PN_LOCAL_CLOSED:
+            return False
+        if self.container._stopping or not self.policy.enabled:
+            return False
+        condition = transport.condition if transport._impl is not None else None
+        if condition is not None and condition.name == "amqp:unauthorized-access":
+            return False
+        if not self.in_outage:
+            self.in_outage = True
+            self.policy.reset()
+        delay = self.policy.next()
+        if delay is None:
+            return False
+        self.delays.append(delay)
+        self.index = (self.index + 1) % len(self.urls)
+        self.container._schedule_internal(delay, self.attempt)
+        return True
+
+
+class Container:
+    """Runs the event loop and creates connections, links, listeners and timers."""
+
+    def __init__(self, *handlers: Any, **kwargs: Any) -> None:
+        container_id = kwargs.pop("container_id", None)
+        real_handlers = []
+        for handler in handlers:
+            if isinstance(handler, str):
+                container_id = handler
+            elif handler is not None:
+                real_handlers.append(handler)
+        if kwargs:
+            raise TypeError(
+                f"Container() got unexpected keyword argument(s) {sorted(kwargs)}; "
+                "the only keyword is container_id"
+            )
+        self.container_id: str = container_id or str(uuid.uuid4())
+        self.handlers: list[Any] = real_handlers
+        self.global_handler: Any = None
+        self.ssl = SSLConfig()
+        self.sasl_enabled = True
+        self.allowed_mechs: str | None = None
+        self.allow_insecure_mechs = True
+        self.user: str | None = None
+        self.password: str | None = None
+        self._selector = selectors.DefaultSelector()
+        self._collector = ffi.gc(lib.pn_collector(), lib.pn_collector_free)
+        self._channels: dict[Any, Channel] = {}
+        self._dirty: set[Channel] = set()
+        self._acceptors: set[Acceptor] = set()
+        self._injectors: set[Any] = set()
+        self._timers: list[tuple[float, int, Task]] = []
+        self._timer_seq = itertools.count()
+        self._connections: set[Connection] = set()
+        self._stopping = False
+        self._started = False
+        self._link_names = itertools.count()
+        self._t0 = time.monotonic()
+
+    @property
+    def handler(self) -> Any:
+        """The first handler the container was made with (python-qpid-proton's ``handler``)."""
+        return self.handlers[0] if self.handlers else None
+
+    @handler.setter
+    def handler(self, handler: Any) -> None:
+        self.handlers = [handler] if handler is not None else []
+
+    def now(self) -> float:
+        """Seconds on the container's monotonic clock."""
+        return time.monotonic()
+
+    def now_ms(self) -> int:
+        """Milliseconds on the same clock, for the engine's timers."""
+        return int(time.monotonic() * 1000)
+
+    # ----- timers -----
+
+    def schedule(self, delay: float | int, handler: Any = None) -> Task:
+        """Fire ``on_timer_task`` on ``handler`` (or the container's handlers) after ``delay``
+        seconds."""
+        if not isinstance(delay, (int, float)) or delay != delay:
+            raise TypeError(f"schedule() delay must be a number of seconds, not {delay!r}")
+        if delay < 0:
+            raise ValueError(f"schedule() delay must not be negative (got {delay})")
+        task = Task(self, time.monotonic() + delay, handler)
+        heapq.heappush(self._timers, (task.deadline, next(self._timer_seq), task))
+        return task
+
+    def _schedule_internal(self, delay: float, callback: Callable[[], None]) -> Task:
+        task = Task(self, time.monotonic() + delay, None, callback)
+        heapq.heappush(self._timers, (task.deadline, next(self._timer_seq), task))
+        return task
+
+    def _run_timers(self) -> None:
+        timers = self._timers
+        now = time.monotonic()
+        while timers and timers[0][0] <= now:
+            task = heapq.heappop(timers)[2]
+            if task.cancelled:
+                continue
+            task.cancelled = True
+            if task._callback is not None:
+                task._callback()
+            else:
+                event = Event(Event.TIMER_TASK, task, self)
+                if task.handler is not None:
+                    dispatch(task.handler, event)
+                else:
+                    self._to_container_handlers(event)
+            self._process_events()
+
+    def _next_timeout(self) -> float | None:
+        timers = self._timers
+        while timers and timers[0][2].cancelled:
+            heapq.heappop(timers)
+        if not timers:
+            return None
+        return max(0.0, timers[0][0] - time.monotonic())
+
+    # ----- connections -----
+
+    def connect(
+        self,
+        url: str | Url | None = None,
+        urls: list[str] | None = None,
+        address: str | None = None,
+        handler: Any = None,
+        reconnect: Any = None,
+        heartbeat: float | None = None,
+        ssl_domain: SSLDomain | None = None,
+        **kwargs: Any,
+    ) -> Connection:
+        """Open a connection to ``url`` (or the first of ``urls``), reconnecting by default."""
+        unknown = set(kwargs) - _CONNECT_OPTIONS
+        if unknown:
+            raise TypeError(
+                f"connect() got unknown option(s) {sorted(unknown)}; valid options: url, urls, "
+                "address, handler, reconnect, heartbeat, ssl_domain, "
+                + ", ".join(sorted(_CONNECT_OPTIONS))
+            )
+        if url is not None and urls is not None:
+            raise ValueError(
+                "connect(): use either url or urls, not both (urls is the failover list)"
+            )
+        if urls is not None:
+            if isinstance(urls, str) or not urls:
+                raise ValueError("connect(): urls must be a non-empty list of URLs")
+            url_list = [Url(u) for u in urls]
+        elif url is not None:
+            url_list = [url if isinstance(url, Url) else Url(url)]
+        elif address is not None:
+            url_list = [Url(address)]
+        else:
+            raise ValueError("connect() needs a url (or urls=[...] for failover)")
+        if heartbeat is not None and heartbeat < 0:
+            raise ValueError(f"connect(): heartbeat must be positive seconds, not {heartbeat}")
+        policy = Policy(reconnect)
+        connection = Connection()
+        connection.container = self.container_id
+        connection._container_obj = self
+        connection.handler = handler
+        first = url_list[0]
+        user = kwargs.get("user", first.username or self.user)
+        password = kwargs.get("password", first.password or self.password)
+        if user is not None:
+            connection.user = user
+            if password is not None:
+                connection.password = password
+        for name in ("offered_capabilities", "desired_capabilities", "properties"):
+            if kwargs.get(name) is not None:
+                setattr(connection, name, kwargs[name])
+        lib.pn_connection_collect(connection._impl, self._collector)
+        connector = Connector(self, connection, url_list, policy, ssl_domain, heartbeat, kwargs)
+        connection._connector = connector
+        self._connections.add(connection)
+        connection.open()
+        return connection
+
+    def _accept(self, sock: socket.socket, acceptor: Acceptor) -> None:
+        connection = Connection()
+        connection.container = self.container_id
+        connection._container_obj = self
+        lib.pn_connection_collect(connection._impl, self._collector)
+        transport = Transport(Transport.SERVER)
+        if self.sasl_enabled:
+            sasl = transport.sasl()
+            sasl.allow_insecure_mechs = self.allow_insecure_mechs
+            if self.allowed_mechs is not None:
+                sasl.allowed_mechs(self.allowed_mechs)
+        if acceptor.ssl_domain is not None:
+            transport.ssl(acceptor.ssl_domain)
+        transport.bind(connection)
+        channel = Channel(self, transport, connection, sock)
+        self._channels[transport._impl] = channel
+        self._connections.add(connection)
+        channel.tick()
+        channel.update()
+
+    def listen(self, url: str | Url, ssl_domain: SSLDomain | None = None) -> Acceptor:
+        """Accept connections on ``url``'s host and port (IPv4 or IPv6)."""
+        parsed = url if isinstance(url, Url) else Url(url)
+        if ssl_domain is None and parsed.scheme == Url.AMQPS:
+            ssl_domain = self.ssl.server
+        host, port = _host_port(parsed, "")
+        return Acceptor(self, host, port, ssl_domain)
+
+    # ----- links -----
+
+    def _session_for(self, context: Any) -> Session:
+        if isinstance(context, Session):
+            return context
+        if isinstance(context, Connection):
+            return context.default_session
+        raise TypeError(
+            f"expected a Connection, Session or URL as the context, got {type(context).__name__}"
+        )
+
+    def _link_name(self, kind: str) -> str:
+        return f"{self.container_id}-{kind}-{next(self._link_names)}"
+
+    def create_sender(
+        self,
+        context: str | Url | Connection | Session,
+        target: str | None = None,
+        source: str | None = None,
+        name: str | None = None,
+        handler: Any = None,
+        tags: Callable[[], bytes] | None = None,
+        options: Any = None,
+    ) -> Sender:
+        """Open a sender to ``target`` on a connection, session, or a new connection to a URL
+        (whose path is the target when none is given)."""
+        if isinstance(context, (str, Url)):
+            url = context if isinstance(context, Url) else Url(context)
+            if target is None and url.path:
+                target = url.path
+            context = self.connect(url)
+        session = self._session_for(context)
+        sender = session.sender(name or self._link_name("sender"))
+        if source:
+            sender.source.address = source
+        if target:
+            sender.target.address = target
+        if handler is not None:
+            sender.handler = handler
+        if tags is not None:
+            sender._tags = tags
+        _apply_options(sender, options)
+        sender.open()
+        return sender
+
+    def create_receiver(
+        self,
+        context: str | Url | Connection | Session,
+        source: str | None = None,
+        target: str | None = None,
+        name: str | None = None,
+        dynamic: bool = False,
+        handler: Any = None,
+        options: Any = None,
+    ) -> Receiver:
+        """Open a receiver from ``source`` (or a dynamic node) on a connection, session or URL."""
+        if isinstance(context, (str, Url)):
+            url = context if isinstance(context, Url) else Url(context)
+            if source is None and url.path:
+                source = url.path
+            context = self.connect(url)
+        session = self._session_for(context)
+        receiver = session.receiver(name or self._link_name("receiver"))
+        if source:
+            receiver.source.address = source
+        if dynamic:
+            receiver.source.dynamic = True
+        if target:
+            receiver.target.address = target
+        if handler is not None:
+            receiver.handler = handler
+        _apply_options(receiver, options)
+        receiver.open()
+        return receiver
+
+    def selectable(self, delegate: Any = None, handler: Any = None) -> Any:
+        """Watch an EventInjector (python-qpid-proton's way of registering one)."""
+        register = getattr(delegate, "_register", None)
+        if register is None:
+            raise TypeError(f"cannot watch {type(delegate).__name__}: only EventInjector")
+        register(self)
+        return delegate
+
+    def wakeup(self) -> None:
+        """Nothing to do: injectors wake the loop themselves."""
+
+    def get_connection_address(self, connection: Connection) -> str | None:
+        """The URL a connection is connected to."""
+        return connection.connected_address
+
+    # ----- the loop -----
+
+    def run(self) -> None:
+        """Run until there is nothing left to do (or ``stop()``)."""
+        self.start()
+        while self.process():
+            pass
+        self._to_container_handlers(Event(Event.REACTOR_FINAL, None, self))
+
+    def start(self) -> None:
+        """Fire ``on_start``; ``run()`` calls this."""
+        self._started = True
+        self._to_container_handlers(Event(Event.REACTOR_INIT, None, self))
+        self._process_events()
+
+    def process(self) -> bool:
+        """One turn of the loop; False when there is nothing left to do."""
+        self._process_events()
+        if not self._has_work():
+            return False
+        ready = self._selector.select(self._next_timeout())
+        for key, mask in ready:
+            key.data.on_ready(mask)
+        self._process_events()
+        self._run_timers()
+        return True
+
+    def do_work(self, timeout: float | None = None) -> bool:
+        """One turn of the loop waiting at most ``timeout`` seconds; False when idle."""
+        self._process_events()
+        if not self._has_work():
+            return False
+        wait = self._next_timeout()
+        if timeout is not None:
+            wait = timeout if wait is None else min(wait, timeout)
+        for key, mask in self._selector.select(wait):
+            key.data.on_ready(mask)
+        self._process_events()
+        self._run_timers()
+        return True
+
+    def _has_work(self) -> bool:
+        if self._channels or self._acceptors or self._injectors:
+            return True
+        return self._next_timeout() is not None
+
+    def stop(self) -> None:
+        """Close every connection and listener; ``run()`` returns once they are closed."""
+        self._stopping = True
+        for acceptor in list(self._acceptors):
+            acceptor.close()
+        for injector in list(self._injectors):
+            injector.close()
+        for connection in list(self._connections):
+            if connection._impl is not None and not connection.state & lib.PN_LOCAL_CLOSED:
+                connection.close()
+        for _deadline, _seq, task in self._timers:
+            task.cancel()
+        for channel in list(self._channels.values()):
+            if channel.sock is None and channel.connector is not None:
+                channel.io_error("container stopped")
+
+    # ----- event dispatch -----
+
+    def _to_container_handlers(self, event: Event) -> None:
+        for handler in self.handlers:
+            dispatch(handler, event)
+
+    def _process_events(self) -> None:
+        """Dispatch every queued engine event, then write what the transports have to send."""
+        collector = self._collector
+        peek = lib.pn_collector_peek
+        types = EventType.TYPES
+        while True:
+            while True:
+                c_event = peek(collector)
+                if c_event == ffi.NULL:
+                    break
+                etype = types.get(lib.pn_event_type(c_event))
+                try:
+                    if etype is not None:
+                        self._handle(etype, c_event)
+                finally:
+                    lib.pn_collector_pop(collector)
+                    if settled_pending:
+                        detach_settled()
+            if not self._dirty:
+                return
+            dirty = self._dirty
+            self._dirty = set()
+            for channel in dirty:
+                if channel._t is not None and channel.sock is not None and not channel.connecting:
+                    channel.write()
+            if lib.pn_collector_peek(collector) == ffi.NULL and not self._dirty:
+                return
+
+    def _handle(self, etype: EventType, c_event: Any) -> None:
+        context = wrap_context(etype.kind, c_event) if etype.kind != KIND_NONE else None
+        event = Event(etype, context, self)
+        if etype is Event.TRANSPORT and context is not None:
+            channel = self._channels.get(context._impl)
+            if channel is not None:
+                self._dirty.add(channel)
+        handler = scoped_handler(event)
+        if handler is not None:
+            dispatch(handler, event)
+        else:
+            for handler in self.handlers:
+                dispatch(handler, event)
+        self._after(etype, context)
+
+    def _after(self, etype: EventType, context: Any) -> None:
+        """The container's own bookkeeping, after handlers have seen the event."""
+        if etype is Event.CONNECTION_LOCAL_OPEN:
+            connector = context._connector
+            if connector is not None and connector.channel is None:
+                connector.attempt()
+        elif etype is Event.CONNECTION_REMOTE_OPEN:
+            connector = context._connector
+            if connector is not None:
+                connector.on_remote_open()
+        elif etype is Event.TRANSPORT_CLOSED:
+            self._transport_closed(context)
+        elif etype is Event.CONNECTION_FINAL:
+            self._connections.discard(context)
+            context._detach()
+        elif etype is Event.SESSION_FINAL or etype is Event.LINK_FINAL:
+            context._detach()
+
+    def _transport_closed(self, transport: Transport) -> None:
+        channel = self._channels.pop(transport._impl, None)
+        if channel is None:
+            return
+        connection = channel.connection
+        connector = channel.connector
+        reconnecting = connector is not None and connector.on_transport_closed(transport)
+        channel.finish()
+        if connector is not None:
+            connector.channel = None
+        if not reconnecting:
+            self._connections.discard(connection)
+            connection.free()
+
+
+def _host_port(url: Url, default_host: str = "localhost") -> tuple[str, int]:
+    """Host and port of a URL, with the scheme's default port (5672, or 5671 for amqps)."""
+    if url.port is not None:
+        return url.host or default_host, int(url.port)
+    return url.host or default_host, 5671 if url.scheme == Url.AMQPS else 5672
+
+
+def _apply_options(link: Link, options: Any) -> None:
+    if options is None:
+        return
+    for option in options if isinstance(options, (list, tuple)) else [options]:
+        if not callable(getattr(option, "apply", None)):
+            raise TypeError(f"link option {option!r} has no apply(link) method")
+        test = getattr(option, "test", None)
+        if test is None or test(link):
+            option.apply(link)
+
+
+__all__ = ["Container", "Task", "Acceptor", "Delivery", "Connector"]

@@ -1,0 +1,343 @@
+"""Event types, events, handlers and dispatch.
+
+How an event reaches user code:
+1. The container pops a C event from the collector and makes an ``Event`` holding only its type
+   and its context wrapper (a Connection, Session, Link, Delivery or Transport). Every other
+   attribute (``connection``, ``link``, ``delivery``, ...) is derived on first access, and is
+   ``None`` where it does not apply.
+2. ``dispatch(handler, event)`` looks up a table built once per handler: for each event type,
+   the tuple of callables to run, namely the handler's own ``on_<type>`` method (or its
+   ``on_unhandled`` when it has none and overrides it) followed by those of its child handlers
+   (``handler.handlers``), flattened depth first. This is the order python-qpid-proton uses,
+   without its per-event ``getattr`` walk.
+3. An exception from a callable propagates: it stops ``Container.run()`` and reaches its caller.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from proton_ext import ffi, lib
+
+from ._endpoints import Connection, Link, Session
+
+KIND_NONE, KIND_CONNECTION, KIND_SESSION, KIND_LINK, KIND_DELIVERY, KIND_TRANSPORT = range(6)
+
+
+class EventType:
+    """One kind of event; ``method`` is the handler method it calls (``on_link_flow``)."""
+
+    TYPES: dict[Any, EventType] = {}
+
+    __slots__ = ("number", "name", "method", "kind")
+
+    def __init__(self, name: str, number: int | None = None, kind: int = KIND_NONE) -> None:
+        self.number = number
+        self.name = name
+        self.method = "on_" + name
+        self.kind = kind
+        EventType.TYPES[number if number is not None else name] = self
+
+    @classmethod
+    def get(cls, name: str) -> EventType:
+        """The event type called ``name``, made on first use (for application events)."""
+        found = cls.TYPES.get(name)
+        return found if found is not None else cls(name)
+
+    def __repr__(self) -> str:
+        return self.name
+
+    __str__ = __repr__
+
+
+def _c_type(name: str, kind: int) -> EventType:
+    return EventType(name.lower(), getattr(lib, "PN_" + name), kind)
+
+
+class Event:
+    """What happened, and to which objects; attributes that do not apply are None."""
+
+    REACTOR_INIT = _c_type("REACTOR_INIT", KIND_NONE)
+    REACTOR_QUIESCED = _c_type("REACTOR_QUIESCED", KIND_NONE)
+    REACTOR_FINAL = _c_type("REACTOR_FINAL", KIND_NONE)
+    TIMER_TASK = _c_type("TIMER_TASK", KIND_NONE)
+    CONNECTION_INIT = _c_type("CONNECTION_INIT", KIND_CONNECTION)
+    CONNECTION_BOUND = _c_type("CONNECTION_BOUND", KIND_CONNECTION)
+    CONNECTION_UNBOUND = _c_type("CONNECTION_UNBOUND", KIND_CONNECTION)
+    CONNECTION_LOCAL_OPEN = _c_type("CONNECTION_LOCAL_OPEN", KIND_CONNECTION)
+    CONNECTION_LOCAL_CLOSE = _c_type("CONNECTION_LOCAL_CLOSE", KIND_CONNECTION)
+    CONNECTION_REMOTE_OPEN = _c_type("CONNECTION_REMOTE_OPEN", KIND_CONNECTION)
+    CONNECTION_REMOTE_CLOSE = _c_type("CONNECTION_REMOTE_CLOSE", KIND_CONNECTION)
+    CONNECTION_FINAL = _c_type("CONNECTION_FINAL", KIND_CONNECTION)
+    SESSION_INIT = _c_type("SESSION_INIT", KIND_SESSION)
+    SESSION_LOCAL_OPEN = _c_type("SESSION_LOCAL_OPEN", KIND_SESSION)
+    SESSION_LOCAL_CLOSE = _c_type("SESSION_LOCAL_CLOSE", KIND_SESSION)
+    SESSION_REMOTE_OPEN = _c_type("SESSION_REMOTE_OPEN", KIND_SESSION)
+    SESSION_REMOTE_CLOSE = _c_type("SESSION_REMOTE_CLOSE", KIND_SESSION)
+    SESSION_FINAL = _c_type("SESSION_FINAL", KIND_SESSION)
+    LINK_INIT = _c_type("LINK_INIT", KIND_LINK)
+    LINK_LOCAL_OPEN = _c_type("LINK_LOCAL_OPEN", KIND_LINK)
+    LINK_LOCAL_CLOSE = _c_type("LINK_LOCAL_CLOSE", KIND_LINK)
+    LINK_LOCAL_DETACH = _c_type("LINK_LOCAL_DETACH", KIND_LINK)
+    LINK_REMOTE_OPEN = _c_type("LINK_REMOTE_OPEN", KIND_LINK)
+    LINK_REMOTE_CLOSE = _c_type("LINK_REMOTE_CLOSE", KIND_LINK)
+    LINK_REMOTE_DETACH = _c_type("LINK_REMOTE_DETACH", KIND_LINK)
+    LINK_FLOW = _c_type("LINK_FLOW", KIND_LINK)
+    LINK_FINAL = _c_type("LINK_FINAL", KIND_LINK)
+    DELIVERY = _c_type("DELIVERY", KIND_DELIVERY)
+    TRANSPORT = _c_type("TRANSPORT", KIND_TRANSPORT)
+    TRANSPORT_AUTHENTICATED = _c_type("TRANSPORT_AUTHENTICATED", KIND_TRANSPORT)
+    TRANSPORT_ERROR = _c_type("TRANSPORT_ERROR", KIND_TRANSPORT)
+    TRANSPORT_HEAD_CLOSED = _c_type("TRANSPORT_HEAD_CLOSED", KIND_TRANSPORT)
+    TRANSPORT_TAIL_CLOSED = _c_type("TRANSPORT_TAIL_CLOSED", KIND_TRANSPORT)
+    TRANSPORT_CLOSED = _c_type("TRANSPORT_CLOSED", KIND_TRANSPORT)
+    SELECTABLE_INIT = EventType("selectable_init")
+    SELECTABLE_UPDATED = EventType("selectable_updated")
+    SELECTABLE_READABLE = EventType("selectable_readable")
+    SELECTABLE_WRITABLE = EventType("selectable_writable")
+    SELECTABLE_EXPIRED = EventType("selectable_expired")
+    SELECTABLE_ERROR = EventType("selectable_error")
+    SELECTABLE_FINAL = EventType("selectable_final")
+
+    message: Any = None
+
+    def __init__(self, type: EventType, context: Any = None, container: Any = None) -> None:
+        self.type = type
+        self.context = context
+        self.container = container
+
+    @property
+    def clazz(self) -> str | None:
+        """The kind of the context object, as python-qpid-proton names it."""
+        context = self.context
+        return None if context is None else "pn_" + type(context).__name__.lower()
+
+    @property
+    def reactor(self) -> Any:
+        """The container (its older name)."""
+        return self.container
+
+    @property
+    def connection(self) -> Connection | None:
+        """The connection the event is about, or None."""
+        context = self.context
+        if context is None:
+            return None
+        return context.connection
+
+    @property
+    def session(self) -> Session | None:
+        """The session the event is about, or None."""
+        kind = self.type.kind
+        if kind == KIND_SESSION:
+            return self.context
+        if kind == KIND_LINK or kind == KIND_DELIVERY:
+            return self.context.session
+        return None
+
+    @property
+    def link(self) -> Link | None:
+        """The sender or receiver the event is about, or None."""
+        kind = self.type.kind
+        if kind == KIND_LINK:
+            return self.context
+        if kind == KIND_DELIVERY:
+            return self.context._link
+        return None
+
+    @property
+    def sender(self) -> Link | None:
+        """The link, when it is a sender."""
+        link = self.link
+        return link if link is not None and link.is_sender else None
+
+    @property
+    def receiver(self) -> Link | None:
+        """The link, when it is a receiver."""
+        link = self.link
+        return link if link is not None and link.is_receiver else None
+
+    @property
+    def delivery(self) -> Any:
+        """The delivery the event is about, or None."""
+        return self.context if self.type.kind == KIND_DELIVERY else None
+
+    @property
+    def transport(self) -> Any:
+        """The transport of the event's connection, or None."""
+        if self.type.kind == KIND_TRANSPORT:
+            return self.context
+        connection = self.connection
+        return connection.transport if connection is not None and connection._impl else None
+
+    @property
+    def handler(self) -> Any:
+        """The handler scoped to the event's link, session or connection, if one is set."""
+        return scoped_handler(self)
+
+    def dispatch(self, handler: Any, type: EventType | None = None) -> None:
+        """Deliver this event to ``handler`` (and its children)."""
+        if type is not None and type is not self.type:
+            Event(type, self.context, self.container).dispatch(handler)
+            return
+        dispatch(handler, self)
+
+    def __repr__(self) -> str:
+        return f"{self.type}({self.context!r})"
+
+
+def scoped_handler(event: Event) -> Any:
+    """The nearest handler set on the event's link, session or connection (python-qpid-proton's
+    rule for where an event goes), or None."""
+    kind = event.type.kind
+    context = event.context
+    if context is None or kind == KIND_NONE:
+        return None
+    if kind == KIND_DELIVERY:
+        context = context._link
+        kind = KIND_LINK
+    if kind == KIND_LINK:
+        handler = context.handler
+        if handler is not None:
+            return handler
+        if context._impl is None:
+            return None
+        context = context.session
+        kind = KIND_SESSION
+    if kind == KIND_SESSION:
+        handler = context.handler
+        if handler is not None:
+            return handler
+        if context._impl is None:
+            return None
+        context = context.connection
+    elif kind == KIND_TRANSPORT:
+        context = context.connection
+        if context is None:
+            return None
+    return context.handler
+
+
+class Handler:
+    """Base of event handlers: ``on_<event>`` methods, child ``handlers``, ``on_unhandled``."""
+
+    def __init__(self, *handlers: Any) -> None:
+        self.handlers: list[Any] = list(handlers)
+
+    def add(self, handler: Any, on_error: Any = None) -> None:
+        """Add a child handler; it sees every event after this handler."""
+        if "handlers" not in self.__dict__:
+            self.handlers = []
+        self.handlers.append(handler)
+        self.__dict__.pop("_amq_table", None)
+
+    def on_unhandled(self, method: str, *args: Any) -> None:
+        """Called with the method name when this handler has no method for an event."""
+
+
+def _is_noop_unhandled(handler: Any) -> bool:
+    method = getattr(type(handler), "on_unhandled", None)
+    return method is None or method is Handler.on_unhandled
+
+
+def _callables(handler: Any, method: str) -> list[Callable[[Event], Any]]:
+    found = getattr(handler, method, None)
+    calls: list[Callable[[Event], Any]] = []
+    if found is not None:
+        calls.append(found)
+    elif not _is_noop_unhandled(handler):
+        unhandled = handler.on_unhandled
+        calls.append(lambda event: unhandled(method, event))
+    for child in getattr(handler, "handlers", None) or ():
+        calls.extend(_callables(child, method))
+    return calls
+
+
+def dispatch(handler: Any, event: Event) -> None:
+    """Run the callables ``handler`` has for ``event.type``, in python-qpid-proton's order."""
+    try:
+        table = handler._amq_table
+    except AttributeError:
+        table = {}
+        try:
+            handler._amq_table = table
+        except AttributeError:
+            pass
+    calls = table.get(event.type)
+    if calls is None:
+        calls = table[event.type] = tuple(_callables(handler, event.type.method))
+    for call in calls:
+        call(event)
+
+
+def call(handler: Any, method: str, event: Event) -> None:
+    """Call one named method of a handler, or its ``on_unhandled``: how helper handlers reach
+    the user's handler (their delegate) for synthesized events like ``on_message``."""
+    found = getattr(handler, method, None)
+    if found is not None:
+        found(event)
+    elif not _is_noop_unhandled(handler):
+        handler.on_unhandled(method, event)
+
+
+def wrap_context(kind: int, c_event: Any) -> Any:
+    """The wrapper of a C event's context object, made on first sight."""
+    if kind == KIND_CONNECTION:
+        return Connection.wrap(lib.pn_event_connection(c_event))
+    if kind == KIND_SESSION:
+        return Session.wrap(lib.pn_event_session(c_event))
+    if kind == KIND_LINK:
+        return Link.wrap(lib.pn_event_link(c_event))
+    if kind == KIND_DELIVERY:
+        from ._delivery import Delivery
+
+        return Delivery.wrap(lib.pn_event_delivery(c_event))
+    if kind == KIND_TRANSPORT:
+        from ._transport import Transport
+
+        return Transport.wrap(lib.pn_event_transport(c_event))
+    return None
+
+
+def event_type_of(c_event: Any) -> EventType | None:
+    """The EventType of a C event, or None for a type this library does not know."""
+    return EventType.TYPES.get(lib.pn_event_type(c_event))
+
+
+class Collector:
+    """A queue of engine events (python-qpid-proton's Collector)."""
+
+    def __init__(self) -> None:
+        self._impl = lib.pn_collector()
+
+    def put(self, obj: Any, etype: EventType) -> None:
+        """Not supported: only the engine puts events; Python events are queued by the
+        container."""
+        raise NotImplementedError("Collector.put is not supported; use EventInjector")
+
+    def peek(self) -> Event | None:
+        """The next event, without removing it."""
+        c_event = lib.pn_collector_peek(self._impl)
+        if c_event == ffi.NULL:
+            return None
+        etype = event_type_of(c_event)
+        if etype is None:
+            return None
+        return Event(etype, wrap_context(etype.kind, c_event))
+
+    def more(self) -> bool:
+        """True when more than one event is queued."""
+        return bool(lib.pn_collector_more(self._impl))
+
+    def pop(self) -> None:
+        """Remove the next event."""
+        lib.pn_collector_pop(self._impl)
+
+    def release(self) -> None:
+        """Free the collector; it must not be used afterwards."""
+        if self._impl is not None:
+            lib.pn_collector_free(self._impl)
+            self._impl = None
+
+
+__all__ = ["Collector", "Event", "EventType", "Handler", "dispatch", "call"]

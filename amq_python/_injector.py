@@ -1,0 +1,149 @@
+"""EventInjector and ApplicationEvent: how other threads hand work to a running container.
+
+``trigger(event)`` may be called from any thread: it queues the event under a lock and writes a
+byte to a socket pair the container's selector watches, so the loop wakes at once (no polling),
+then dispatches the event on the container's thread.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from ._events import Event, EventType, dispatch, scoped_handler
+from ._io import EVENT_READ
+
+if TYPE_CHECKING:
+    from ._container import Container
+
+
+class ApplicationEvent(Event):
+    """A custom event: ``ApplicationEvent("job_done")`` calls ``on_job_done(event)``."""
+
+    def __init__(
+        self,
+        typename: str,
+        connection: Any = None,
+        session: Any = None,
+        link: Any = None,
+        delivery: Any = None,
+        subject: Any = None,
+    ) -> None:
+        super().__init__(EventType.get(typename))
+        if delivery is not None and link is None:
+            link = delivery.link
+        if link is not None and session is None:
+            session = link.session
+        if session is not None and connection is None:
+            connection = session.connection
+        self._connection = connection
+        self._session = session
+        self._link = link
+        self._delivery = delivery
+        self.subject = subject
+        self.context = delivery or link or session or connection
+
+    @property
+    def connection(self) -> Any:
+        """The connection given (or implied by the link/session/delivery)."""
+        return self._connection
+
+    @property
+    def session(self) -> Any:
+        """The session given (or implied)."""
+        return self._session
+
+    @property
+    def link(self) -> Any:
+        """The link given (or implied by the delivery)."""
+        return self._link
+
+    @property
+    def delivery(self) -> Any:
+        """The delivery given."""
+        return self._delivery
+
+    @property
+    def handler(self) -> Any:
+        """The handler scoped to the link, session or connection, if any."""
+        for endpoint in (self._link, self._session, self._connection):
+            if endpoint is not None and endpoint.handler is not None:
+                return endpoint.handler
+        return None
+
+    def __repr__(self) -> str:
+        return f"ApplicationEvent({self.type.name!r}, subject={self.subject!r})"
+
+
+class EventInjector:
+    """Thread-safe queue of events for a container; register it with
+    ``container.selectable(injector)``."""
+
+    def __init__(self) -> None:
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        self._queue: deque[Event] = deque()
+        self._lock = threading.Lock()
+        self._closed = False
+        self._container: Container | None = None
+
+    def fileno(self) -> int:
+        """The descriptor the container watches."""
+        return self._wake_r.fileno()
+
+    def _wake(self) -> None:
+        try:
+            self._wake_w.send(b"!")
+        except (BlockingIOError, OSError):
+            pass
+
+    def trigger(self, event: Event) -> None:
+        """Queue ``event`` for dispatch on the container's thread (callable from any thread)."""
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("EventInjector is closed")
+            self._queue.append(event)
+        self._wake()
+
+    def close(self) -> None:
+        """Stop accepting events; the container lets go of the injector after draining it."""
+        with self._lock:
+            self._closed = True
+        self._wake()
+
+    def _register(self, container: Container) -> None:
+        self._container = container
+        container._selector.register(self._wake_r, EVENT_READ, self)
+        container._injectors.add(self)
+
+    def on_ready(self, mask: int) -> None:
+        """Drain the wake-up bytes and dispatch the queued events."""
+        container = self._container
+        assert container is not None
+        try:
+            while self._wake_r.recv(4096):
+                pass
+        except (BlockingIOError, OSError):
+            pass
+        while True:
+            with self._lock:
+                if not self._queue:
+                    closed = self._closed
+                    break
+                event = self._queue.popleft()
+            event.container = container
+            handler = scoped_handler(event)
+            if handler is not None:
+                dispatch(handler, event)
+            else:
+                for h in container.handlers:
+                    dispatch(h, event)
+            container._process_events()
+        if closed:
+            container._selector.unregister(self._wake_r)
+            container._injectors.discard(self)
+            self._wake_r.close()
+            self._wake_w.close()

@@ -1,0 +1,276 @@
+"""Sockets for the container: one Channel per connection's socket, one Acceptor per listener.
+
+A Channel moves bytes between a non-blocking socket and a Transport without copies: reads go
+straight into the transport's input buffer (``pn_transport_tail``) and writes come straight
+from its output buffer (``pn_transport_head``). It never dispatches events itself; the
+engine queues them in the container's collector, and the container dispatches them.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import selectors
+import socket
+from typing import TYPE_CHECKING, Any
+
+from proton_ext import ffi, lib
+
+from ._transport import Transport
+
+if TYPE_CHECKING:
+    from ._container import Container
+    from ._endpoints import Connection
+
+EVENT_READ = selectors.EVENT_READ
+EVENT_WRITE = selectors.EVENT_WRITE
+
+
+def _nodelay(sock: socket.socket) -> None:
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except OSError:
+        pass
+
+
+class Channel:
+    """One socket bound to one Transport (and through it to one Connection)."""
+
+    def __init__(
+        self,
+        container: Container,
+        transport: Transport,
+        connection: Connection,
+        sock: socket.socket | None,
+        connector: Any = None,
+    ) -> None:
+        self.container = container
+        self.transport = transport
+        self.connection = connection
+        self.connector = connector
+        self.sock = sock
+        self.connecting = False
+        self.want_write = False
+        self.mask = 0
+        self.tick_task: Any = None
+        self._t = transport._impl
+
+    def start_connect(self, host: str, port: int) -> None:
+        """Begin a non-blocking connect; failures surface as a transport error."""
+        try:
+            infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
+        except (OSError, UnicodeError) as e:
+            self.io_error(f"cannot resolve {host!r}: {e}")
+            return
+        family, socktype, proto, _name, address = infos[0]
+        sock = socket.socket(family, socktype, proto)
+        sock.setblocking(False)
+        _nodelay(sock)
+        self.sock = sock
+        code = sock.connect_ex(address)
+        if code not in (0, errno.EINPROGRESS, errno.EWOULDBLOCK):
+            self.io_error(f"connect to {host}:{port} failed: {os.strerror(code)}")
+            return
+        self.connecting = True
+        self.update()
+
+    def fileno(self) -> int:
+        """The socket's descriptor (for the selector)."""
+        assert self.sock is not None
+        return self.sock.fileno()
+
+    def on_ready(self, mask: int) -> None:
+        """The selector says the socket is readable and/or writable."""
+        if self.connecting:
+            assert self.sock is not None
+            code = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if code:
+                self.io_error(f"connection failed: {os.strerror(code)}")
+                return
+            self.connecting = False
+            mask |= EVENT_WRITE
+        if mask & EVENT_READ:
+            self.read()
+        if self._t is not None and mask & EVENT_WRITE:
+            self.write()
+
+    def read(self) -> None:
+        """Read what the socket has into the transport's input buffer."""
+        t = self._t
+        capacity = lib.pn_transport_capacity(t)
+        if capacity > 0:
+            assert self.sock is not None
+            try:
+                n = self.sock.recv_into(ffi.buffer(lib.pn_transport_tail(t), capacity))
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as e:
+                self.io_error(f"read failed: {e.strerror or e}")
+                return
+            if n:
+                lib.pn_transport_process(t, n)
+            else:
+                lib.pn_transport_close_tail(t)
+        elif capacity < 0:
+            lib.pn_transport_close_tail(t)
+        self.container._dirty.add(self)
+        self.after_io()
+
+    def write(self) -> None:
+        """Write as much pending output as the socket takes; watch for writability if not all."""
+        t = self._t
+        while True:
+            pending = lib.pn_transport_pending(t)
+            if pending > 0:
+                assert self.sock is not None
+                try:
+                    n = self.sock.send(ffi.buffer(lib.pn_transport_head(t), pending))
+                except (BlockingIOError, InterruptedError):
+                    n = 0
+                except OSError as e:
+                    self.io_error(f"write failed: {e.strerror or e}")
+                    return
+                if n:
+                    lib.pn_transport_pop(t, n)
+                if n < pending:
+                    self.want_write = True
+                    break
+            else:
+                self.want_write = False
+                if pending < 0 and self.sock is not None:
+                    try:
+                        self.sock.shutdown(socket.SHUT_WR)
+                    except OSError:
+                        pass
+                break
+        self.after_io()
+
+    def after_io(self) -> None:
+        """Close the socket once the transport is done both ways; else refresh interest."""
+        if lib.pn_transport_closed(self._t):
+            self.close_socket()
+        else:
+            self.update()
+
+    def update(self) -> None:
+        """Register the socket for the events we now care about."""
+        sock = self.sock
+        if sock is None:
+            return
+        mask = 0
+        if self.connecting or self.want_write:
+            mask |= EVENT_WRITE
+        if not self.connecting and lib.pn_transport_capacity(self._t) >= 0:
+            mask |= EVENT_READ
+        if mask == self.mask:
+            return
+        selector = self.container._selector
+        if self.mask == 0:
+            selector.register(sock, mask, self)
+        elif mask == 0:
+            selector.unregister(sock)
+        else:
+            selector.modify(sock, mask, self)
+        self.mask = mask
+
+    def io_error(self, description: str) -> None:
+        """A socket error: record it as the transport's condition and close both ways."""
+        t = self._t
+        cond = lib.pn_transport_condition(t)
+        if not lib.pn_condition_is_set(cond):
+            lib.pn_condition_set_name(cond, b"proton:io")
+            lib.pn_condition_set_description(cond, description.encode("utf-8", "replace"))
+        lib.pn_transport_close_tail(t)
+        lib.pn_transport_close_head(t)
+        self.close_socket()
+
+    def tick(self) -> None:
+        """Run the transport's timers and schedule the next tick."""
+        self.tick_task = None
+        if self._t is None:
+            return
+        deadline = lib.pn_transport_tick(self._t, self.container.now_ms())
+        self.container._dirty.add(self)
+        if deadline:
+            self.tick_task = self.container._schedule_internal(
+                max(0.0, deadline / 1000.0 - self.container.now()), self.tick
+            )
+
+    def close_socket(self) -> None:
+        """Stop watching and close the socket (the transport lives on until it is freed)."""
+        sock = self.sock
+        if sock is None:
+            return
+        if self.mask:
+            self.container._selector.unregister(sock)
+            self.mask = 0
+        sock.close()
+        self.sock = None
+
+    def finish(self) -> None:
+        """After TRANSPORT_CLOSED: release the socket, unbind and free the transport."""
+        self.close_socket()
+        if self.tick_task is not None:
+            self.tick_task.cancel()
+            self.tick_task = None
+        self.container._dirty.discard(self)
+        transport = self.transport
+        if transport._impl is not None:
+            if lib.pn_transport_connection(transport._impl) != ffi.NULL:
+                lib.pn_transport_unbind(transport._impl)
+            transport.free()
+        self._t = None
+
+
+class Acceptor:
+    """A listening socket; each accepted connection gets a server Transport and a Channel."""
+
+    def __init__(
+        self, container: Container, host: str, port: int, ssl_domain: Any = None
+    ) -> None:
+        self.container = container
+        self.ssl_domain = ssl_domain
+        infos = socket.getaddrinfo(
+            host or None, port, 0, socket.SOCK_STREAM, 0, socket.AI_PASSIVE
+        )
+        family, socktype, proto, _name, address = infos[0]
+        sock = socket.socket(family, socktype, proto)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(address)
+            sock.listen(128)
+        except OSError:
+            sock.close()
+            raise
+        sock.setblocking(False)
+        self.sock: socket.socket | None = sock
+        self.port = sock.getsockname()[1]
+        container._selector.register(sock, EVENT_READ, self)
+        container._acceptors.add(self)
+
+    def set_ssl_domain(self, ssl_domain: Any) -> None:
+        """Use TLS with this domain for connections accepted from now on."""
+        self.ssl_domain = ssl_domain
+
+    def on_ready(self, mask: int) -> None:
+        """Accept every pending connection."""
+        while self.sock is not None:
+            try:
+                sock, _address = self.sock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                return
+            sock.setblocking(False)
+            _nodelay(sock)
+            self.container._accept(sock, self)
+
+    def close(self) -> None:
+        """Stop listening; connections already accepted go on."""
+        sock = self.sock
+        if sock is None:
+            return
+        self.container._selector.unregister(sock)
+        self.container._acceptors.discard(self)
+        sock.close()
+        self.sock = None

@@ -1,0 +1,518 @@
+"""Transport (the byte side of a connection), SASL and TLS objects.
+
+A Transport turns endpoint state into AMQP frames and frames back into state. The container
+creates one per socket, binds it to the Connection, and frees it when the socket is done; the
+same Connection can be bound to a new Transport on reconnect.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable
+
+from proton_ext import ffi, lib
+
+from ._condition import Condition, read_condition, write_condition
+from ._exceptions import SSLException, SSLUnavailable, TransportException, check
+from ._wrapper import Wrapper, live
+
+if TYPE_CHECKING:
+    from ._endpoints import Connection
+
+
+def _str(ptr: Any) -> str | None:
+    return ffi.string(ptr).decode("utf-8", "replace") if ptr != ffi.NULL else None
+
+
+class Transport(Wrapper):
+    """The AMQP protocol engine for one connection's byte stream."""
+
+    TRACE_OFF = lib.PN_TRACE_OFF
+    TRACE_RAW = lib.PN_TRACE_RAW
+    TRACE_FRM = lib.PN_TRACE_FRM
+    TRACE_DRV = lib.PN_TRACE_DRV
+    CLIENT = 1
+    SERVER = 2
+
+    def __init__(self, mode: int | None = None, _impl: Any = None) -> None:
+        self._owned = _impl is None
+        impl = lib.pn_transport() if _impl is None else _impl
+        if _impl is None and mode == Transport.SERVER:
+            lib.pn_transport_set_server(impl)
+        self._attach(impl)
+        self._sasl: SASL | None = None
+        self._ssl: SSL | None = None
+        self._tracer: Callable[[Transport, str], None] | None = None
+
+    @classmethod
+    def wrap(cls, impl: Any) -> Transport | None:
+        """The unique wrapper of a ``pn_transport_t``."""
+        if impl == ffi.NULL:
+            return None
+        found = live.get(impl)
+        return found if found is not None else cls(_impl=impl)
+
+    def _live_impl(self) -> Any:
+        if self._impl is None:
+            raise TransportException("the transport has been freed")
+        return self._impl
+
+    def free(self) -> None:
+        """Free the C transport if we created it (the container does this when a socket ends)."""
+        impl = self._impl
+        if impl is not None:
+            self._detach()
+            if self._owned:
+                lib.pn_transport_free(impl)
+
+    @property
+    def connection(self) -> Connection | None:
+        """The bound connection, or None."""
+        from ._endpoints import Connection
+
+        if self._impl is None:
+            return None
+        return Connection.wrap(lib.pn_transport_connection(self._impl))
+
+    def bind(self, connection: Connection) -> None:
+        """Bind a connection: its state will be written to and read from this transport."""
+        impl = self._live_impl()
+        check(lib.pn_transport_bind(impl, connection._live_impl()), TransportException,
+              lib.pn_transport_error(impl))
+
+    def bind_nothrow(self, connection: Connection) -> None:
+        """Bind, ignoring failure (python-qpid-proton's variant)."""
+        lib.pn_transport_bind(self._live_impl(), connection._live_impl())
+
+    def unbind(self) -> None:
+        """Unbind the connection (so it can be bound to a new transport)."""
+        impl = self._live_impl()
+        check(lib.pn_transport_unbind(impl), TransportException, lib.pn_transport_error(impl))
+
+    def trace(self, n: int) -> None:
+        """Turn on protocol tracing to stderr (TRACE_FRM, TRACE_RAW, ...)."""
+        lib.pn_transport_trace(self._live_impl(), n)
+
+    @property
+    def tracer(self) -> Callable[[Transport, str], None] | None:
+        """A Python callable receiving trace lines (kept for API parity; tracing goes to
+        stderr through ``trace()``)."""
+        return self._tracer
+
+    @tracer.setter
+    def tracer(self, tracer: Callable[[Transport, str], None] | None) -> None:
+        self._tracer = tracer
+
+    def log(self, message: str) -> None:
+        """Write a line to the transport's log."""
+        lib.pn_transport_log(self._live_impl(), message.encode())
+
+    def require_auth(self, required: bool) -> None:
+        """Refuse peers that do not authenticate (server side)."""
+        lib.pn_transport_require_auth(self._live_impl(), required)
+
+    @property
+    def authenticated(self) -> bool:
+        """True once SASL has authenticated the peer."""
+        return bool(lib.pn_transport_is_authenticated(self._live_impl()))
+
+    def require_encryption(self, required: bool) -> None:
+        """Refuse peers that do not encrypt (server side)."""
+        lib.pn_transport_require_encryption(self._live_impl(), required)
+
+    @property
+    def encrypted(self) -> bool:
+        """True when the stream is encrypted (TLS)."""
+        return bool(lib.pn_transport_is_encrypted(self._live_impl()))
+
+    @property
+    def user(self) -> str | None:
+        """The authenticated user."""
+        return _str(lib.pn_transport_get_user(self._live_impl()))
+
+    @property
+    def condition(self) -> Condition | None:
+        """The error that closed the transport, if any."""
+        return read_condition(lib.pn_transport_condition(self._live_impl()))
+
+    @condition.setter
+    def condition(self, value: Condition | None) -> None:
+        write_condition(lib.pn_transport_condition(self._live_impl()), value)
+
+    def capacity(self) -> int:
+        """Bytes of input the transport can take now (negative once input is closed)."""
+        return lib.pn_transport_capacity(self._live_impl())
+
+    def push(self, data: bytes) -> None:
+        """Give the transport input bytes."""
+        impl = self._live_impl()
+        n = lib.pn_transport_push(impl, data, len(data))
+        if n < 0:
+            check(n, TransportException, lib.pn_transport_error(impl))
+        elif n < len(data):
+            raise OverflowError(f"unable to process all bytes: {n} < {len(data)}")
+
+    def close_tail(self) -> None:
+        """No more input will come."""
+        lib.pn_transport_close_tail(self._live_impl())
+
+    def pending(self) -> int:
+        """Bytes of output ready (negative once output is closed)."""
+        return lib.pn_transport_pending(self._live_impl())
+
+    def peek(self, size: int) -> bytes | None:
+        """Up to ``size`` bytes of output, without consuming them."""
+        impl = self._live_impl()
+        buf = ffi.new("char[]", max(size, 1))
+        n = lib.pn_transport_peek(impl, buf, size)
+        if n == lib.PN_EOS:
+            return None
+        check(n, TransportException, lib.pn_transport_error(impl))
+        return ffi.unpack(buf, n)
+
+    def pop(self, size: int) -> None:
+        """Consume ``size`` bytes of output (after writing them)."""
+        lib.pn_transport_pop(self._live_impl(), size)
+
+    def close_head(self) -> None:
+        """No more output will be read."""
+        lib.pn_transport_close_head(self._live_impl())
+
+    @property
+    def closed(self) -> bool:
+        """True when both input and output are closed."""
+        return bool(lib.pn_transport_closed(self._live_impl()))
+
+    def tick(self, now: float) -> float:
+        """Run timers (heartbeats, idle timeout) at ``now`` seconds; the next deadline or 0."""
+        deadline = lib.pn_transport_tick(self._live_impl(), int(now * 1000))
+        return deadline / 1000.0
+
+    @property
+    def max_frame_size(self) -> int:
+        """The largest frame we accept."""
+        return lib.pn_transport_get_max_frame(self._live_impl())
+
+    @max_frame_size.setter
+    def max_frame_size(self, size: int) -> None:
+        lib.pn_transport_set_max_frame(self._live_impl(), size)
+
+    @property
+    def remote_max_frame_size(self) -> int:
+        """The largest frame the peer accepts."""
+        return lib.pn_transport_get_remote_max_frame(self._live_impl())
+
+    @property
+    def channel_max(self) -> int:
+        """The highest channel (session) number we allow."""
+        return lib.pn_transport_get_channel_max(self._live_impl())
+
+    @channel_max.setter
+    def channel_max(self, n: int) -> None:
+        impl = self._live_impl()
+        check(lib.pn_transport_set_channel_max(impl, n), TransportException,
+              lib.pn_transport_error(impl))
+
+    @property
+    def remote_channel_max(self) -> int:
+        """The highest channel number the peer allows."""
+        return lib.pn_transport_remote_channel_max(self._live_impl())
+
+    @property
+    def idle_timeout(self) -> float:
+        """Seconds of silence after which we close the connection (0: never)."""
+        return lib.pn_transport_get_idle_timeout(self._live_impl()) / 1000.0
+
+    @idle_timeout.setter
+    def idle_timeout(self, seconds: float) -> None:
+        lib.pn_transport_set_idle_timeout(self._live_impl(), int(seconds * 1000))
+
+    @property
+    def remote_idle_timeout(self) -> float:
+        """The peer's idle timeout, in seconds."""
+        return lib.pn_transport_get_remote_idle_timeout(self._live_impl()) / 1000.0
+
+    @property
+    def frames_output(self) -> int:
+        """Frames written so far."""
+        return lib.pn_transport_get_frames_output(self._live_impl())
+
+    @property
+    def frames_input(self) -> int:
+        """Frames read so far."""
+        return lib.pn_transport_get_frames_input(self._live_impl())
+
+    def sasl(self) -> SASL:
+        """The SASL layer of this transport (made on first use)."""
+        if self._sasl is None:
+            self._sasl = SASL(self)
+        return self._sasl
+
+    def ssl(self, domain: SSLDomain | None = None, session_details: Any = None) -> SSL:
+        """The TLS layer of this transport (made on first use, from ``domain``)."""
+        if self._ssl is None:
+            self._ssl = SSL(self, domain, session_details)
+        return self._ssl
+
+
+class SASL:
+    """SASL authentication on a transport: allowed mechanisms, outcome, user."""
+
+    OK = lib.PN_SASL_OK
+    AUTH = lib.PN_SASL_AUTH
+    SYS = lib.PN_SASL_SYS
+    PERM = lib.PN_SASL_PERM
+    TEMP = lib.PN_SASL_TEMP
+
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+        self._impl = lib.pn_sasl(transport._live_impl())
+
+    @staticmethod
+    def extended() -> bool:
+        """True when mechanisms beyond ANONYMOUS, PLAIN and EXTERNAL are available."""
+        return bool(lib.pn_sasl_extended())
+
+    @property
+    def user(self) -> str | None:
+        """The authenticated user."""
+        return _str(lib.pn_sasl_get_user(self._impl))
+
+    @property
+    def authorization(self) -> str | None:
+        """The authorization identity the peer asked for."""
+        return _str(lib.pn_sasl_get_authorization(self._impl))
+
+    @property
+    def mech(self) -> str | None:
+        """The mechanism that was chosen."""
+        return _str(lib.pn_sasl_get_mech(self._impl))
+
+    @property
+    def outcome(self) -> int | None:
+        """OK, AUTH, ... or None while negotiation is not finished."""
+        outcome = lib.pn_sasl_outcome(self._impl)
+        return None if outcome == lib.PN_SASL_NONE else outcome
+
+    def allowed_mechs(self, mechs: str | list[str]) -> None:
+        """Restrict the mechanisms to a space-separated string or a list of names."""
+        text = mechs if isinstance(mechs, str) else " ".join(mechs)
+        lib.pn_sasl_allowed_mechs(self._impl, text.encode())
+
+    @property
+    def allow_insecure_mechs(self) -> bool:
+        """Allow mechanisms that send secrets in clear (PLAIN) without TLS."""
+        return bool(lib.pn_sasl_get_allow_insecure_mechs(self._impl))
+
+    @allow_insecure_mechs.setter
+    def allow_insecure_mechs(self, insecure: bool) -> None:
+        lib.pn_sasl_set_allow_insecure_mechs(self._impl, insecure)
+
+    def done(self, outcome: int) -> None:
+        """Server side: finish authentication with ``outcome``."""
+        lib.pn_sasl_done(self._impl, outcome)
+
+    def config_name(self, name: str) -> None:
+        """The SASL configuration (application) name."""
+        lib.pn_sasl_config_name(self._impl, name.encode())
+
+    def config_path(self, path: str) -> None:
+        """The directory holding the SASL configuration."""
+        lib.pn_sasl_config_path(self._impl, path.encode())
+
+
+class SSLDomain:
+    """Shared TLS configuration: credentials, trusted CAs, peer verification."""
+
+    MODE_CLIENT = lib.PN_SSL_MODE_CLIENT
+    MODE_SERVER = lib.PN_SSL_MODE_SERVER
+    VERIFY_PEER = lib.PN_SSL_VERIFY_PEER
+    VERIFY_PEER_NAME = lib.PN_SSL_VERIFY_PEER_NAME
+    ANONYMOUS_PEER = lib.PN_SSL_ANONYMOUS_PEER
+
+    def __init__(self, mode: int) -> None:
+        impl = lib.pn_ssl_domain(mode)
+        if impl == ffi.NULL:
+            raise SSLUnavailable("this Proton library was built without TLS support")
+        self._impl = ffi.gc(impl, lib.pn_ssl_domain_free)
+        self.mode = mode
+
+    def _check(self, code: int, what: str) -> int:
+        if code < 0:
+            raise SSLException(f"{what} failed [{code}]: check the file paths and formats")
+        return code
+
+    def set_credentials(self, cert_file: str, key_file: str, password: str | None) -> int:
+        """Our certificate and private key (PEM files), and the key's password if any."""
+        return self._check(
+            lib.pn_ssl_domain_set_credentials(
+                self._impl,
+                cert_file.encode(),
+                key_file.encode(),
+                password.encode() if password is not None else ffi.NULL,
+            ),
+            "set_credentials",
+        )
+
+    def set_trusted_ca_db(self, certificate_db: str) -> int:
+        """The CA certificates (a PEM file) trusted to sign the peer's certificate."""
+        return self._check(
+            lib.pn_ssl_domain_set_trusted_ca_db(self._impl, certificate_db.encode()),
+            "set_trusted_ca_db",
+        )
+
+    def set_peer_authentication(self, verify_mode: int, trusted_CAs: str | None = None) -> int:
+        """How to verify the peer: VERIFY_PEER, VERIFY_PEER_NAME or ANONYMOUS_PEER."""
+        return self._check(
+            lib.pn_ssl_domain_set_peer_authentication(
+                self._impl,
+                verify_mode,
+                trusted_CAs.encode() if trusted_CAs is not None else ffi.NULL,
+            ),
+            "set_peer_authentication",
+        )
+
+    def allow_unsecured_client(self) -> int:
+        """Server side: accept clients that do not use TLS as well."""
+        return self._check(
+            lib.pn_ssl_domain_allow_unsecured_client(self._impl), "allow_unsecured_client"
+        )
+
+
+class SSLSessionDetails:
+    """An id under which a TLS session may be resumed."""
+
+    def __init__(self, session_id: str) -> None:
+        self._session_id = session_id
+
+    def get_session_id(self) -> str:
+        """The session id."""
+        return self._session_id
+
+
+class SSL:
+    """The TLS layer of one transport."""
+
+    SHA1 = lib.PN_SSL_SHA1
+    SHA256 = lib.PN_SSL_SHA256
+    SHA512 = lib.PN_SSL_SHA512
+    MD5 = lib.PN_SSL_MD5
+    CERT_COUNTRY_NAME = lib.PN_SSL_CERT_SUBJECT_COUNTRY_NAME
+    CERT_STATE_OR_PROVINCE = lib.PN_SSL_CERT_SUBJECT_STATE_OR_PROVINCE
+    CERT_CITY_OR_LOCALITY = lib.PN_SSL_CERT_SUBJECT_CITY_OR_LOCALITY
+    CERT_ORGANIZATION_NAME = lib.PN_SSL_CERT_SUBJECT_ORGANIZATION_NAME
+    CERT_ORGANIZATION_UNIT = lib.PN_SSL_CERT_SUBJECT_ORGANIZATION_UNIT
+    CERT_COMMON_NAME = lib.PN_SSL_CERT_SUBJECT_COMMON_NAME
+    RESUME_UNKNOWN = lib.PN_SSL_RESUME_UNKNOWN
+    RESUME_NEW = lib.PN_SSL_RESUME_NEW
+    RESUME_REUSED = lib.PN_SSL_RESUME_REUSED
+
+    def __init__(
+        self, transport: Transport, domain: SSLDomain | None, session_details: Any = None
+    ) -> None:
+        if not SSL.present():
+            raise SSLUnavailable("this Proton library was built without TLS support")
+        self._transport = transport
+        self._domain = domain  # the domain must outlive this transport's TLS
+        self._impl = lib.pn_ssl(transport._live_impl())
+        session_id = session_details.get_session_id() if session_details is not None else None
+        code = lib.pn_ssl_init(
+            self._impl,
+            domain._impl if domain is not None else ffi.NULL,
+            session_id.encode() if session_id else ffi.NULL,
+        )
+        if code < 0:
+            raise SSLException(f"TLS initialisation failed [{code}]")
+
+    @staticmethod
+    def present() -> bool:
+        """True when the Proton library has TLS support."""
+        return bool(lib.pn_ssl_present())
+
+    def cipher_name(self) -> str | None:
+        """The negotiated cipher, once the handshake is done."""
+        buf = ffi.new("char[]", 128)
+        return ffi.string(buf).decode() if lib.pn_ssl_get_cipher_name(self._impl, buf, 128) \
+            else None
+
+    def protocol_name(self) -> str | None:
+        """The negotiated TLS version, once the handshake is done."""
+        buf = ffi.new("char[]", 128)
+        return ffi.string(buf).decode() if lib.pn_ssl_get_protocol_name(self._impl, buf, 128) \
+            else None
+
+    @property
+    def peer_hostname(self) -> str | None:
+        """The host name checked against the peer's certificate (and sent as SNI)."""
+        size = ffi.new("size_t *", 256)
+        buf = ffi.new("char[]", 256)
+        if lib.pn_ssl_get_peer_hostname(self._impl, buf, size) < 0:
+            return None
+        return ffi.string(buf).decode() or None
+
+    @peer_hostname.setter
+    def peer_hostname(self, hostname: str) -> None:
+        if lib.pn_ssl_set_peer_hostname(self._impl, hostname.encode()) < 0:
+            raise SSLException(f"cannot set the TLS peer host name {hostname!r}")
+
+    @property
+    def remote_subject(self) -> str | None:
+        """The subject of the peer's certificate."""
+        return _str(lib.pn_ssl_get_remote_subject(self._impl))
+
+    def get_cert_subject_subfield(self, subfield: int) -> str | None:
+        """One field of the peer certificate's subject (CERT_COMMON_NAME, ...)."""
+        return _str(lib.pn_ssl_get_remote_subject_subfield(self._impl, subfield))
+
+    def get_cert_subject(self) -> str | None:
+        """The subject of the peer's certificate."""
+        return self.remote_subject
+
+    def get_cert_common_name(self) -> str | None:
+        """The peer certificate's common name."""
+        return self.get_cert_subject_subfield(SSL.CERT_COMMON_NAME)
+
+    def get_cert_organization(self) -> str | None:
+        """The peer certificate's organization."""
+        return self.get_cert_subject_subfield(SSL.CERT_ORGANIZATION_NAME)
+
+    def get_cert_organization_unit(self) -> str | None:
+        """The peer certificate's organizational unit."""
+        return self.get_cert_subject_subfield(SSL.CERT_ORGANIZATION_UNIT)
+
+    def get_cert_locality_or_city(self) -> str | None:
+        """The peer certificate's locality."""
+        return self.get_cert_subject_subfield(SSL.CERT_CITY_OR_LOCALITY)
+
+    def get_cert_country(self) -> str | None:
+        """The peer certificate's country."""
+        return self.get_cert_subject_subfield(SSL.CERT_COUNTRY_NAME)
+
+    def get_cert_state_or_province(self) -> str | None:
+        """The peer certificate's state or province."""
+        return self.get_cert_subject_subfield(SSL.CERT_STATE_OR_PROVINCE)
+
+    def get_cert_fingerprint(self, fingerprint_length: int, digest_name: int) -> str | None:
+        """The peer certificate's fingerprint as hex, using ``digest_name`` (SHA1, ...)."""
+        buf = ffi.new("char[]", fingerprint_length)
+        code = lib.pn_ssl_get_cert_fingerprint(self._impl, buf, fingerprint_length, digest_name)
+        return ffi.string(buf).decode() if code == 0 else None
+
+    def get_cert_fingerprint_sha1(self) -> str | None:
+        """SHA-1 fingerprint of the peer certificate."""
+        return self.get_cert_fingerprint(41, SSL.SHA1)
+
+    def get_cert_fingerprint_sha256(self) -> str | None:
+        """SHA-256 fingerprint of the peer certificate."""
+        return self.get_cert_fingerprint(65, SSL.SHA256)
+
+    def get_cert_fingerprint_sha512(self) -> str | None:
+        """SHA-512 fingerprint of the peer certificate."""
+        return self.get_cert_fingerprint(129, SSL.SHA512)
+
+    def get_cert_fingerprint_md5(self) -> str | None:
+        """MD5 fingerprint of the peer certificate."""
+        return self.get_cert_fingerprint(33, SSL.MD5)
+
+    def resume_status(self) -> int:
+        """Whether the TLS session was resumed."""
+        return lib.pn_ssl_resume_status(self._impl)

@@ -1,0 +1,44 @@
+"""One Python object per C object, for the C object's whole life.
+
+The registry maps a C pointer (cffi pointers hash and compare by address) to its wrapper.
+A connection, session or link leaves it on its ``*_FINAL`` event, just before the C engine
+frees it; a delivery leaves it when it is settled locally, or with its link. So
+``event.connection`` is the same object on every event, attributes users set on it stay,
+and an address the C allocator reuses never finds a stale wrapper.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from proton_ext import ffi
+
+live: dict[Any, Any] = {}
+
+
+def live_count() -> int:
+    """How many wrappers are alive: tests use it to prove nothing leaks."""
+    return len(live)
+
+
+class Wrapper:
+    """Base of every wrapper: holds the C pointer in ``_impl`` (None once the C object is gone)."""
+
+    _impl: Any
+
+    def _attach(self, impl: Any) -> None:
+        self._impl = impl
+        live[impl] = self
+
+    def _detach(self) -> None:
+        impl = self._impl
+        if impl is not None:
+            live.pop(impl, None)
+            self._impl = None
+
+
+def lookup(impl: Any) -> Any | None:
+    """The wrapper of a C pointer, or None for NULL or an unwrapped pointer."""
+    if impl == ffi.NULL:
+        return None
+    return live.get(impl)
