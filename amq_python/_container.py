@@ -10,8 +10,7 @@ One thread runs ``run()``:
    ``connect``/``create_sender``/``create_receiver``) if one is set, else to every handler
    the container was made with. An exception from a handler ends ``run()`` and propagates.
 
-Outgoing connections are owned by a Connector: it binds a new Transport and socket for each
-attempt, to the same Connection object, so sessions and links re-attach on reconnect.
+Outgoing connections are owned by a Connector (``_connector``), which makes each attempt.
 """
 
 from __future__ import annotations
@@ -27,6 +26,7 @@ from typing import Any, Callable
 from proton_ext import ffi, lib
 
 from ._backoff import Policy
+from ._connector import Connector, host_port
 from ._delivery import Delivery, detach_settled, settled_pending
 from ._endpoints import Connection, Link, Receiver, Sender, Session
 from ._events import KIND_NONE, Event, EventType, dispatch, scoped_handler, wrap_context
@@ -107,94 +107,6 @@ class SSLConfig:
     @server.setter
     def server(self, domain: SSLDomain) -> None:
         self._server = domain
-
-
-class Connector:
-    """Owns an outgoing connection's attempts: URL ring, reconnect policy, transport set-up."""
-
-    def __init__(
-        self,
-        container: Container,
-        connection: Connection,
-        urls: list[Url],
-        policy: Policy,
-        ssl_domain: SSLDomain | None,
-        heartbeat: float | None,
-        options: dict[str, Any],
-    ) -> None:
-        self.container = container
-        self.connection = connection
-        self.urls = urls
-        self.index = 0
-        self.policy = policy
-        self.ssl_domain = ssl_domain
-        self.heartbeat = heartbeat
-        self.options = options
-        self.channel: Channel | None = None
-        self.in_outage = False
-        self.delays: list[float] = []
-
-    def attempt(self) -> None:
-        """Connect to the current URL: a new transport and socket for the same connection."""
-        connection = self.connection
-        if connection._impl is None or connection.state & lib.PN_LOCAL_CLOSED:
-            return
-        url = self.urls[self.index]
-        connection._url = url
-        options = self.options
-        host, port = _host_port(url)
-        connection.hostname = options.get("virtual_host") or host
-        transport = Transport(Transport.CLIENT)
-        if options.get("sasl_enabled", self.container.sasl_enabled):
-            sasl = transport.sasl()
-            mechs = options.get("allowed_mechs", self.container.allowed_mechs)
-            if mechs is not None:
-                sasl.allowed_mechs(mechs)
-            sasl.allow_insecure_mechs = options.get(
-                "allow_insecure_mechs", self.container.allow_insecure_mechs
-            )
-            if options.get("sasl_config_name"):
-                sasl.config_name(options["sasl_config_name"])
-            if options.get("sasl_config_path"):
-                sasl.config_path(options["sasl_config_path"])
-        if url.scheme == Url.AMQPS:
-            ssl = transport.ssl(self.ssl_domain or self.container.ssl.client)
-            ssl.peer_hostname = options.get("sni") or options.get("virtual_host") or host
-        if self.heartbeat:
-            transport.idle_timeout = self.heartbeat
-        if options.get("max_frame_size"):
-            transport.max_frame_size = options["max_frame_size"]
-        transport.bind(connection)
-        channel = Channel(self.container, transport, connection, None, self)
-        self.channel = channel
-        self.container._channels[transport._impl] = channel
-        channel.tick()
-        channel.start_connect(host, port)
-
-    def on_remote_open(self) -> None:
-        """The peer answered: the outage (if any) is over."""
-        self.in_outage = False
-
-    def on_transport_closed(self, transport: Transport) -> bool:
-        """Decide what follows a lost transport; True when a reconnect was scheduled."""
-        connection = self.connection
-        if connection._impl is None or connection.state & lib.PN_LOCAL_CLOSED:
-            return False
-        if self.container._stopping or not self.policy.enabled:
-            return False
-        condition = transport.condition if transport._impl is not None else None
-        if condition is not None and condition.name == "amqp:unauthorized-access":
-            return False
-        if not self.in_outage:
-            self.in_outage = True
-            self.policy.reset()
-        delay = self.policy.next()
-        if delay is None:
-            return False
-        self.delays.append(delay)
-        self.index = (self.index + 1) % len(self.urls)
-        self.container._schedule_internal(delay, self.attempt)
-        return True
 
 
 class Container:
@@ -381,7 +293,7 @@ class Container:
         parsed = url if isinstance(url, Url) else Url(url)
         if ssl_domain is None and parsed.scheme == Url.AMQPS:
             ssl_domain = self.ssl.server
-        host, port = _host_port(parsed, "")
+        host, port = host_port(parsed, "")
         return Acceptor(self, host, port, ssl_domain)
 
     # ----- links -----
@@ -616,13 +528,6 @@ class Container:
         if not reconnecting:
             self._connections.discard(connection)
             connection.free()
-
-
-def _host_port(url: Url, default_host: str = "localhost") -> tuple[str, int]:
-    """Host and port of a URL, with the scheme's default port (5672, or 5671 for amqps)."""
-    if url.port is not None:
-        return url.host or default_host, int(url.port)
-    return url.host or default_host, 5671 if url.scheme == Url.AMQPS else 5672
 
 
 def _apply_options(link: Link, options: Any) -> None:

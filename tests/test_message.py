@@ -173,7 +173,10 @@ def fields(msg: Any) -> list[Any]:
     return values
 
 
-@pytest.mark.parametrize(("o", "p"), list(zip(OURS, THEIRS)), ids=[str(i) for i in range(len(OURS))])
+PAIRS = list(zip(OURS, THEIRS))
+
+
+@pytest.mark.parametrize(("o", "p"), PAIRS, ids=[str(i) for i in range(len(OURS))])
 def test_bytes_equal_proton(o: dict[str, Any], p: dict[str, Any]) -> None:
     expected = bytes(theirs(p).encode())
     msg = ours(o)
@@ -182,7 +185,7 @@ def test_bytes_equal_proton(o: dict[str, Any], p: dict[str, Any]) -> None:
     assert m._encode_c(msg) == expected  # the C path agrees with the fast path
 
 
-@pytest.mark.parametrize(("o", "p"), list(zip(OURS, THEIRS)), ids=[str(i) for i in range(len(OURS))])
+@pytest.mark.parametrize(("o", "p"), PAIRS, ids=[str(i) for i in range(len(OURS))])
 def test_each_decodes_the_other(o: dict[str, Any], p: dict[str, Any]) -> None:
     their_bytes = bytes(theirs(p).encode())
     decoded = decode_message(their_bytes)
