@@ -30,8 +30,9 @@ from ._connector import Connector, host_port
 from ._delivery import Delivery, detach_settled, settled_pending
 from ._endpoints import Connection, Link, Receiver, Sender, Session
 from ._events import KIND_NONE, Event, EventType, dispatch, scoped_handler, wrap_context
+from ._exceptions import UnavailableError
 from ._io import Acceptor, Channel
-from ._transport import SSLDomain, Transport
+from ._transport import SSLDomain, Transport, missing_mechanisms, set_cyrus_config
 from ._url import Url
 
 _CONNECT_OPTIONS = frozenset(
@@ -134,6 +135,8 @@ class Container:
         self.allow_insecure_mechs = True
         self.user: str | None = None
         self.password: str | None = None
+        self.sasl_config_name: str | None = None
+        self.sasl_config_path: str | None = None
         self._selector = selectors.DefaultSelector()
         self._collector = ffi.gc(lib.pn_collector(), lib.pn_collector_free)
         self._channels: dict[Any, Channel] = {}
@@ -246,6 +249,8 @@ class Container:
             raise ValueError("connect() needs a url (or urls=[...] for failover)")
         if heartbeat is not None and heartbeat < 0:
             raise ValueError(f"connect(): heartbeat must be positive seconds, not {heartbeat}")
+        if kwargs.get("allowed_mechs") is not None:
+            kwargs["allowed_mechs"] = _check_mechanisms(kwargs["allowed_mechs"])
         policy = Policy(reconnect)
         connection = Connection()
         connection.container = self.container_id
@@ -279,6 +284,8 @@ class Container:
             sasl.allow_insecure_mechs = self.allow_insecure_mechs
             if self.allowed_mechs is not None:
                 sasl.allowed_mechs(self.allowed_mechs)
+            if self.sasl_config_path or self.sasl_config_name:
+                set_cyrus_config(self.sasl_config_path, self.sasl_config_name)
         if acceptor.ssl_domain is not None:
             transport.ssl(acceptor.ssl_domain)
         transport.bind(connection)
@@ -528,6 +535,19 @@ class Container:
         if not reconnecting:
             self._connections.discard(connection)
             connection.free()
+
+
+def _check_mechanisms(mechs: Any) -> str:
+    """The allowed mechanisms as one string; UnavailableError when none of them has a Cyrus
+    plug-in installed here (the message names each one's package)."""
+    text = mechs if isinstance(mechs, str) else " ".join(mechs)
+    names = text.split()
+    if not names:
+        raise ValueError("allowed_mechs is empty: name at least one SASL mechanism")
+    missing, reason = missing_mechanisms(" ".join(names))
+    if missing == len(names):
+        raise UnavailableError(f"allowed_mechs={text!r} cannot work on this machine: {reason}")
+    return " ".join(names)
 
 
 def _apply_options(link: Link, options: Any) -> None:

@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING, Any, Callable
 from proton_ext import ffi, lib
 
 from ._condition import Condition, read_condition, write_condition
-from ._exceptions import SSLException, SSLUnavailable, TransportException, check
+from ._exceptions import (
+    SSLException,
+    SSLUnavailable,
+    TransportException,
+    UnavailableError,
+    check,
+)
 from ._wrapper import Wrapper, live
 
 if TYPE_CHECKING:
@@ -254,8 +260,38 @@ class Transport(Wrapper):
         return self._ssl
 
 
+def cyrus_error() -> str:
+    """Why the last Cyrus bridge call on this thread failed."""
+    return ffi.string(lib.amqx_cyrus_last_error()).decode("utf-8", "replace")
+
+
+def missing_mechanisms(mechs: str) -> tuple[int, str]:
+    """How many of a space-separated list of mechanisms have no Cyrus plug-in here, and a text
+    naming each one and the package that provides it."""
+    size = 1024
+    while True:
+        buf = ffi.new("char[]", size)
+        n = lib.amqx_cyrus_missing_mechs(mechs.encode(), buf, size)
+        if n < 0:
+            raise UnavailableError(f"Cyrus SASL cannot start: {cyrus_error()}")
+        text = ffi.string(buf).decode("utf-8", "replace")
+        if len(text) < size - 1:
+            return n, text
+        size *= 4
+
+
+def set_cyrus_config(path: str | None, name: str | None) -> None:
+    """Choose where the Cyrus server side reads its configuration (NAME.conf in PATH)."""
+    code = lib.amqx_cyrus_set_config(
+        path.encode() if path else ffi.NULL, name.encode() if name else ffi.NULL
+    )
+    if code != 0:
+        raise UnavailableError(f"cannot configure Cyrus SASL: {cyrus_error()}")
+
+
 class SASL:
-    """SASL authentication on a transport: allowed mechanisms, outcome, user."""
+    """SASL authentication on a transport, through our Cyrus SASL bridge: every mechanism an
+    installed Cyrus plug-in provides (SCRAM-SHA-256, GSSAPI, ...), client and server side."""
 
     OK = lib.PN_SASL_OK
     AUTH = lib.PN_SASL_AUTH
@@ -264,13 +300,18 @@ class SASL:
     TEMP = lib.PN_SASL_TEMP
 
     def __init__(self, transport: Transport) -> None:
+        impl = transport._live_impl()
+        if lib.amqx_cyrus_install(impl) != 0:
+            raise UnavailableError(f"cannot use Cyrus SASL: {cyrus_error()}")
         self._transport = transport
-        self._impl = lib.pn_sasl(transport._live_impl())
+        self._impl = lib.pn_sasl(impl)
+        self._config_name: str | None = None
+        self._config_path: str | None = None
 
     @staticmethod
     def extended() -> bool:
-        """True when mechanisms beyond ANONYMOUS, PLAIN and EXTERNAL are available."""
-        return bool(lib.pn_sasl_extended())
+        """True: mechanisms beyond ANONYMOUS, PLAIN and EXTERNAL come from Cyrus SASL."""
+        return True
 
     @property
     def user(self) -> str | None:
@@ -312,12 +353,16 @@ class SASL:
         lib.pn_sasl_done(self._impl, outcome)
 
     def config_name(self, name: str) -> None:
-        """The SASL configuration (application) name."""
-        lib.pn_sasl_config_name(self._impl, name.encode())
+        """The Cyrus configuration (application) name: the server reads NAME.conf.
+        Cyrus keeps one server configuration per process, fixed by the first server that
+        authenticates."""
+        self._config_name = name
+        set_cyrus_config(self._config_path, name)
 
     def config_path(self, path: str) -> None:
-        """The directory holding the SASL configuration."""
-        lib.pn_sasl_config_path(self._impl, path.encode())
+        """The directory holding the Cyrus configuration (one per process, see config_name)."""
+        self._config_path = path
+        set_cyrus_config(path, self._config_name)
 
 
 class SSLDomain:
