@@ -29,7 +29,7 @@ from ._backoff import Policy
 from ._connector import Connector, host_port
 from ._delivery import Delivery, detach_settled, settled_pending
 from ._endpoints import Connection, Link, Receiver, Sender, Session
-from ._events import KIND_NONE, Event, EventType, dispatch, scoped_handler, wrap_context
+from ._events import Event, EventType, dispatch, scoped_handler
 from ._exceptions import UnavailableError
 from ._io import Acceptor, Channel
 from ._transport import SSLDomain, Transport, missing_mechanisms, set_cyrus_config
@@ -465,18 +465,36 @@ class Container:
         """Dispatch every queued engine event, then write what the transports have to send."""
         collector = self._collector
         peek = lib.pn_collector_peek
+        pop = lib.pn_collector_pop
+        event_type = lib.pn_event_type
         types = EventType.TYPES
+        null = ffi.NULL
+        transport_type = Event.TRANSPORT
+        bookkeeping = _BOOKKEEPING
         while True:
             while True:
                 c_event = peek(collector)
-                if c_event == ffi.NULL:
+                if c_event == null:
                     break
-                etype = types.get(lib.pn_event_type(c_event))
+                etype = types.get(event_type(c_event))
                 try:
                     if etype is not None:
-                        self._handle(etype, c_event)
+                        context = etype.wrap(c_event)
+                        event = Event(etype, context, self)
+                        if etype is transport_type:
+                            channel = self._channels.get(context._impl)
+                            if channel is not None:
+                                self._dirty.add(channel)
+                        handler = scoped_handler(event)
+                        if handler is not None:
+                            dispatch(handler, event)
+                        else:
+                            for handler in self.handlers:
+                                dispatch(handler, event)
+                        if etype in bookkeeping:
+                            self._after(etype, context)
                 finally:
-                    lib.pn_collector_pop(collector)
+                    pop(collector)
                     if settled_pending:
                         detach_settled()
             if not self._dirty:
@@ -486,23 +504,8 @@ class Container:
             for channel in dirty:
                 if channel._t is not None and channel.sock is not None and not channel.connecting:
                     channel.write()
-            if lib.pn_collector_peek(collector) == ffi.NULL and not self._dirty:
+            if peek(collector) == null and not self._dirty:
                 return
-
-    def _handle(self, etype: EventType, c_event: Any) -> None:
-        context = wrap_context(etype.kind, c_event) if etype.kind != KIND_NONE else None
-        event = Event(etype, context, self)
-        if etype is Event.TRANSPORT and context is not None:
-            channel = self._channels.get(context._impl)
-            if channel is not None:
-                self._dirty.add(channel)
-        handler = scoped_handler(event)
-        if handler is not None:
-            dispatch(handler, event)
-        else:
-            for handler in self.handlers:
-                dispatch(handler, event)
-        self._after(etype, context)
 
     def _after(self, etype: EventType, context: Any) -> None:
         """The container's own bookkeeping, after handlers have seen the event."""
@@ -514,6 +517,10 @@ class Container:
             connector = context._connector
             if connector is not None:
                 connector.on_remote_open()
+        elif etype is Event.CONNECTION_LOCAL_CLOSE:
+            connector = context._connector
+            if connector is not None:
+                connector.on_local_close()
         elif etype is Event.TRANSPORT_CLOSED:
             self._transport_closed(context)
         elif etype is Event.CONNECTION_FINAL:
@@ -535,6 +542,19 @@ class Container:
         if not reconnecting:
             self._connections.discard(connection)
             connection.free()
+
+
+_BOOKKEEPING = frozenset(
+    {
+        Event.CONNECTION_LOCAL_OPEN,
+        Event.CONNECTION_REMOTE_OPEN,
+        Event.CONNECTION_LOCAL_CLOSE,
+        Event.TRANSPORT_CLOSED,
+        Event.CONNECTION_FINAL,
+        Event.SESSION_FINAL,
+        Event.LINK_FINAL,
+    }
+)
 
 
 def _check_mechanisms(mechs: Any) -> str:

@@ -186,7 +186,6 @@ class Delivery:
         impl = self._impl
         if impl is not None:
             self._remote_state = lib.pn_delivery_remote_state(impl)
-            self._local_state = lib.pn_delivery_local_state(impl)
             if self._tag is None:
                 self._tag = self._read_tag(impl)
             live.pop(impl, None)
@@ -299,7 +298,8 @@ class Delivery:
 
     def update(self, state: int) -> None:
         """Set the local state (ACCEPTED, REJECTED, RELEASED, MODIFIED) and tell the peer."""
-        lib.pn_delivery_update(self._live_impl(), int(state))
+        lib.pn_delivery_update(self._live_impl(), state)
+        self._local_state = state
 
     @property
     def locally_settled(self) -> bool:

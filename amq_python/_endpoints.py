@@ -16,12 +16,12 @@ from proton_ext import ffi, lib
 from . import _codec
 from ._condition import Condition, read_condition, write_condition
 from ._exceptions import ConnectionException, LinkException, ProtonException, SessionException
+from ._message import Message, encode_message
+from ._transport import Transport
 from ._wrapper import Wrapper, live
 
 if TYPE_CHECKING:
     from ._delivery import Delivery
-    from ._message import Message
-    from ._transport import Transport
 
 
 def _str(ptr: Any) -> str | None:
@@ -128,8 +128,6 @@ class Connection(Endpoint):
     @property
     def transport(self) -> Transport | None:
         """The transport this connection is bound to, or None between (re)connections."""
-        from ._transport import Transport
-
         return Transport.wrap(lib.pn_connection_transport(self._live_impl()))
 
     @property
@@ -303,6 +301,7 @@ class Session(Endpoint):
 
     def __init__(self, impl: Any) -> None:
         self._attach(impl)
+        self._parent: Connection | None = None
 
     @classmethod
     def wrap(cls, impl: Any) -> Session | None:
@@ -325,9 +324,11 @@ class Session(Endpoint):
 
     @property
     def connection(self) -> Connection:
-        """The connection this session belongs to."""
-        conn = Connection.wrap(lib.pn_session_connection(self._live_impl()))
-        assert conn is not None
+        """The connection this session belongs to (looked up once: it never changes)."""
+        conn = self._parent
+        if conn is None:
+            conn = self._parent = Connection.wrap(lib.pn_session_connection(self._live_impl()))
+            assert conn is not None
         return conn
 
     @property
@@ -523,6 +524,7 @@ class Link(Endpoint):
 
     def __init__(self, impl: Any) -> None:
         self._attach(impl)
+        self._parent: Session | None = None
         self._deliveries: dict[Any, Delivery] = {}
 
     @classmethod
@@ -568,9 +570,11 @@ class Link(Endpoint):
 
     @property
     def session(self) -> Session:
-        """The session this link belongs to."""
-        ssn = Session.wrap(lib.pn_link_session(self._live_impl()))
-        assert ssn is not None
+        """The session this link belongs to (looked up once: it never changes)."""
+        ssn = self._parent
+        if ssn is None:
+            ssn = self._parent = Session.wrap(lib.pn_link_session(self._live_impl()))
+            assert ssn is not None
         return ssn
 
     @property
@@ -626,9 +630,7 @@ class Link(Endpoint):
     @property
     def current(self) -> Delivery | None:
         """The delivery the link is currently working on."""
-        from ._delivery import Delivery
-
-        return Delivery.wrap(lib.pn_link_current(self._live_impl()))
+        return _delivery.Delivery.wrap(lib.pn_link_current(self._live_impl()))
 
     def advance(self) -> bool:
         """Move on from the current delivery; True if there was one."""
@@ -636,10 +638,12 @@ class Link(Endpoint):
 
     def delivery(self, tag: str | bytes) -> Delivery:
         """A new outgoing delivery with the given tag."""
-        from ._delivery import Delivery
-
         raw = tag.encode() if isinstance(tag, str) else bytes(tag)
-        return Delivery(lib.pn_delivery(self._live_impl(), lib.pn_dtag(raw, len(raw))), self)
+        delivery = _delivery.Delivery(
+            lib.pn_delivery(self._live_impl(), lib.pn_dtag(raw, len(raw))), self
+        )
+        delivery._tag = raw
+        return delivery
 
     @property
     def snd_settle_mode(self) -> int:
@@ -764,13 +768,11 @@ class Sender(Link):
         """Send a Message as a new delivery (returned), or stream bytes into the current one."""
         if isinstance(obj, (bytes, bytearray, memoryview)):
             return self.stream(bytes(obj))
-        from ._delivery import Delivery
-        from ._message import encode_message
-
         impl = self._live_impl()
         encoded = encode_message(obj)
         raw = self._tags() if tag is None else (tag.encode() if isinstance(tag, str) else tag)
-        delivery = Delivery(lib.pn_delivery(impl, lib.pn_dtag(raw, len(raw))), self)
+        delivery = _delivery.Delivery(lib.pn_delivery(impl, lib.pn_dtag(raw, len(raw))), self)
+        delivery._tag = raw
         code = lib.pn_link_send(impl, encoded, len(encoded))
         if code < 0:
             raise LinkException(f"[{code}]: cannot send on link {self.name!r}")
@@ -810,3 +812,7 @@ def _counter_tags() -> Callable[[], bytes]:
     """Delivery tags 0, 1, 2, ... as ASCII bytes: short and unique per link."""
     counter = itertools.count()
     return lambda: str(next(counter)).encode()
+
+
+# Imported last: _delivery imports this module (Link), and only needs it at call time.
+from . import _delivery  # noqa: E402

@@ -19,9 +19,20 @@ from typing import Any, Callable
 
 from proton_ext import ffi, lib
 
-from ._endpoints import Connection, Link, Session
+from ._delivery import Delivery
+from ._endpoints import Connection, Link, Receiver, Sender, Session
+from ._transport import Transport
 
 KIND_NONE, KIND_CONNECTION, KIND_SESSION, KIND_LINK, KIND_DELIVERY, KIND_TRANSPORT = range(6)
+
+_CONTEXT_WRAPPERS: dict[int, Callable[[Any], Any]] = {
+    KIND_NONE: lambda c_event: None,
+    KIND_CONNECTION: lambda c_event: Connection.wrap(lib.pn_event_connection(c_event)),
+    KIND_SESSION: lambda c_event: Session.wrap(lib.pn_event_session(c_event)),
+    KIND_LINK: lambda c_event: Link.wrap(lib.pn_event_link(c_event)),
+    KIND_DELIVERY: lambda c_event: Delivery.wrap(lib.pn_event_delivery(c_event)),
+    KIND_TRANSPORT: lambda c_event: Transport.wrap(lib.pn_event_transport(c_event)),
+}
 
 
 class EventType:
@@ -29,13 +40,14 @@ class EventType:
 
     TYPES: dict[Any, EventType] = {}
 
-    __slots__ = ("number", "name", "method", "kind")
+    __slots__ = ("number", "name", "method", "kind", "wrap")
 
     def __init__(self, name: str, number: int | None = None, kind: int = KIND_NONE) -> None:
         self.number = number
         self.name = name
         self.method = "on_" + name
         self.kind = kind
+        self.wrap: Callable[[Any], Any] = _CONTEXT_WRAPPERS[kind]
         EventType.TYPES[number if number is not None else name] = self
 
     @classmethod
@@ -149,13 +161,13 @@ class Event:
     def sender(self) -> Link | None:
         """The link, when it is a sender."""
         link = self.link
-        return link if link is not None and link.is_sender else None
+        return link if isinstance(link, Sender) else None
 
     @property
     def receiver(self) -> Link | None:
         """The link, when it is a receiver."""
         link = self.link
-        return link if link is not None and link.is_receiver else None
+        return link if isinstance(link, Receiver) else None
 
     @property
     def delivery(self) -> Any:
@@ -282,21 +294,7 @@ def call(handler: Any, method: str, event: Event) -> None:
 
 def wrap_context(kind: int, c_event: Any) -> Any:
     """The wrapper of a C event's context object, made on first sight."""
-    if kind == KIND_CONNECTION:
-        return Connection.wrap(lib.pn_event_connection(c_event))
-    if kind == KIND_SESSION:
-        return Session.wrap(lib.pn_event_session(c_event))
-    if kind == KIND_LINK:
-        return Link.wrap(lib.pn_event_link(c_event))
-    if kind == KIND_DELIVERY:
-        from ._delivery import Delivery
-
-        return Delivery.wrap(lib.pn_event_delivery(c_event))
-    if kind == KIND_TRANSPORT:
-        from ._transport import Transport
-
-        return Transport.wrap(lib.pn_event_transport(c_event))
-    return None
+    return _CONTEXT_WRAPPERS[kind](c_event)
 
 
 def event_type_of(c_event: Any) -> EventType | None:
