@@ -1,9 +1,19 @@
 """Connector: an outgoing connection's attempts, URL ring and reconnect policy.
 
-Each attempt binds a new Transport and socket to the same Connection object, so the user's
-sessions and links re-attach on reconnect. When a transport closes, ``on_transport_closed``
-decides: give up (closed by us, reconnect off, authentication refused, attempts used up), or
-move to the next URL and schedule the next attempt after the policy's delay.
+Each attempt binds a new Transport and socket to the same Connection object. Proton's
+``pn_transport_unbind`` resets every session's and link's wire state (channels, handles,
+delivery ids, credit) and marks them modified, so binding the next transport re-sends their
+begin and attach frames: the user's sessions and links re-attach with no user code. Deliveries
+sent but unsettled when the link was lost stay unsettled and are never re-sent by the engine (the
+at-least-once pattern resends their messages from ``on_disconnected``). One engine quirk remains:
+a sender's ``credit`` keeps what the lost peer had granted and unused, added to the new peer's
+grant; the engine still never transmits beyond the new peer's credit, the excess waits in
+its buffer.
+
+When a transport closes, ``on_transport_closed`` decides: stop (closed by us, container stopping,
+reconnect off, ``amqp:unauthorized-access``), give up (the policy has no more delays: a
+``TRANSPORT_ERROR`` event with condition ``GAVE_UP`` goes to the handlers first), or move to the
+next URL and schedule the next attempt after the policy's delay.
 """
 
 from __future__ import annotations
@@ -13,13 +23,18 @@ from typing import TYPE_CHECKING, Any
 from proton_ext import lib
 
 from ._backoff import Policy
+from ._condition import Condition
 from ._endpoints import Connection
+from ._events import Event, dispatch, scoped_handler
 from ._io import Channel
 from ._transport import SSLDomain, Transport
 from ._url import Url
 
 if TYPE_CHECKING:
-    from ._container import Container
+    from ._container import Container, Task
+
+UNAUTHORIZED = "amqp:unauthorized-access"
+GAVE_UP = "amqp:connection:forced"
 
 
 def host_port(url: Url, default_host: str = "localhost") -> tuple[str, int]:
@@ -28,6 +43,11 @@ def host_port(url: Url, default_host: str = "localhost") -> tuple[str, int]:
         return url.host or default_host, int(url.port)
     return url.host or default_host, 5671 if url.scheme == Url.AMQPS else 5672
 
+
+def refused(transport: Transport, connection: Connection) -> bool:
+    """True when the peer refused our credentials: retrying cannot help."""
+    conditions = (transport.condition, connection.remote_condition)
+    return any(c is not None and c.name == UNAUTHORIZED for c in conditions)
 
 
 class Connector:
@@ -53,10 +73,13 @@ class Connector:
         self.options = options
         self.channel: Channel | None = None
         self.in_outage = False
+        self.tries = 0
+        self.retry: Task | None = None
         self.delays: list[float] = []
 
     def attempt(self) -> None:
         """Connect to the current URL: a new transport and socket for the same connection."""
+        self.retry = None
         connection = self.connection
         if connection._impl is None or connection.state & lib.PN_LOCAL_CLOSED:
             return
@@ -93,26 +116,52 @@ class Connector:
         channel.start_connect(host, port)
 
     def on_remote_open(self) -> None:
-        """The peer answered: the outage (if any) is over."""
+        """The peer answered: the outage (if any) is over, the next one starts a fresh policy."""
         self.in_outage = False
+
+    def on_local_close(self) -> None:
+        """The user closed the connection: cancel a pending attempt; free it if it has no
+        transport left (no TRANSPORT_CLOSED will come to do it)."""
+        if self.retry is not None:
+            self.retry.cancel()
+            self.retry = None
+        if self.channel is None and self.connection._impl is not None:
+            self.container._connections.discard(self.connection)
+            self.connection.free()
 
     def on_transport_closed(self, transport: Transport) -> bool:
         """Decide what follows a lost transport; True when a reconnect was scheduled."""
         connection = self.connection
         if connection._impl is None or connection.state & lib.PN_LOCAL_CLOSED:
             return False
-        if self.container._stopping or not self.policy.enabled:
-            return False
-        condition = transport.condition if transport._impl is not None else None
-        if condition is not None and condition.name == "amqp:unauthorized-access":
+        if self.container._stopping or not self.policy.enabled or refused(transport, connection):
             return False
         if not self.in_outage:
             self.in_outage = True
+            self.tries = 0
             self.policy.reset()
         delay = self.policy.next()
         if delay is None:
+            self.give_up(transport)
             return False
+        self.tries += 1
         self.delays.append(delay)
         self.index = (self.index + 1) % len(self.urls)
-        self.container._schedule_internal(delay, self.attempt)
+        self.retry = self.container._schedule_internal(delay, self.attempt)
         return True
+
+    def give_up(self, transport: Transport) -> None:
+        """Attempts ran out: tell the handlers with a TRANSPORT_ERROR whose condition is GAVE_UP
+        (its description names the attempts and the last error); the container frees the
+        connection next."""
+        last = transport.condition
+        cause = f"; last error: {last.name}: {last.description}" if last is not None else ""
+        transport.condition = Condition(
+            GAVE_UP, f"gave up reconnecting after {self.tries} attempts{cause}"
+        )
+        event = Event(Event.TRANSPORT_ERROR, transport, self.container)
+        handler = scoped_handler(event)
+        if handler is not None:
+            dispatch(handler, event)
+        else:
+            self.container._to_container_handlers(event)

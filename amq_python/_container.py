@@ -536,7 +536,11 @@ class Container:
         connection = channel.connection
         connector = channel.connector
         reconnecting = connector is not None and connector.on_transport_closed(transport)
-        channel.finish()
+        # Unbind now (a reconnect binds the connection anew) but free the transport only after
+        # the events still queued for it: else they would wrap the dying pointer afresh and
+        # leave a stale wrapper that a reused address later finds.
+        transport.unbind()
+        self._schedule_internal(0, channel.finish)
         if connector is not None:
             connector.channel = None
         if not reconnecting:
