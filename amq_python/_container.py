@@ -26,6 +26,7 @@ from typing import Any, Callable
 from proton_ext import ffi, lib
 
 from ._backoff import Policy
+from ._connect_config import load_connect_config
 from ._connector import Connector, host_port
 from ._delivery import Delivery, detach_settled, settled_pending
 from ._endpoints import Connection, Link, Receiver, Sender, Session
@@ -160,6 +161,7 @@ class Container:
     def handler(self, handler: Any) -> None:
         self.handlers = [handler] if handler is not None else []
 
+    @property
     def now(self) -> float:
         """Seconds on the container's monotonic clock."""
         return time.monotonic()
@@ -246,7 +248,12 @@ class Container:
         elif address is not None:
             url_list = [Url(address)]
         else:
-            raise ValueError("connect() needs a url (or urls=[...] for failover)")
+            config = load_connect_config()
+            url_list = [Url(config.pop("url"))]
+            file_domain = config.pop("ssl_domain", None)
+            if ssl_domain is None:
+                ssl_domain = file_domain
+            kwargs = {**config, **kwargs}
         if heartbeat is not None and heartbeat < 0:
             raise ValueError(f"connect(): heartbeat must be positive seconds, not {heartbeat}")
         if kwargs.get("allowed_mechs") is not None:
@@ -378,8 +385,11 @@ class Container:
         receiver.open()
         return receiver
 
-    def selectable(self, delegate: Any = None, handler: Any = None) -> Any:
-        """Watch an EventInjector (python-qpid-proton's way of registering one)."""
+    def selectable(self, handler: Any = None, delegate: Any = None) -> Any:
+        """Watch an EventInjector (python-qpid-proton's way of registering one):
+        ``container.selectable(injector)``."""
+        if delegate is None:
+            delegate = handler
         register = getattr(delegate, "_register", None)
         if register is None:
             raise TypeError(f"cannot watch {type(delegate).__name__}: only EventInjector")

@@ -204,11 +204,12 @@ class Delivery:
         return ffi.unpack(tag.start, tag.size)
 
     @property
-    def tag(self) -> bytes:
-        """The delivery tag, unique among the link's unsettled deliveries."""
+    def tag(self) -> str:
+        """The delivery tag, unique among the link's unsettled deliveries: a str, as in
+        python-qpid-proton (bytes that are not UTF-8 are kept as surrogate escapes)."""
         if self._tag is None:
             self._tag = self._read_tag(self._live_impl())
-        return self._tag
+        return self._tag.decode("utf-8", "surrogateescape")
 
     @property
     def link(self) -> Link:
@@ -326,5 +327,5 @@ class Delivery:
         try:
             tag = self.tag
         except ProtonException:
-            tag = b"?"
+            tag = "?"
         return f"Delivery(tag={tag!r}, remote_state={self.remote_state!s})"

@@ -749,9 +749,9 @@ class Sender(Link):
         super().__init__(impl)
         self._tags: Callable[[], bytes] = _counter_tags()
 
-    def delivery_tag(self) -> bytes:
-        """The next delivery tag from this sender's tag generator."""
-        return self._tags()
+    def delivery_tag(self) -> str:
+        """The next delivery tag from this sender's tag generator (a str, as in proton)."""
+        return self._tags().decode("utf-8", "surrogateescape")
 
     def offered(self, n: int) -> None:
         """Tell the peer how many messages are available to send."""
@@ -770,7 +770,9 @@ class Sender(Link):
             return self.stream(bytes(obj))
         impl = self._live_impl()
         encoded = encode_message(obj)
-        raw = self._tags() if tag is None else (tag.encode() if isinstance(tag, str) else tag)
+        raw = self._tags() if tag is None else (
+            tag.encode("utf-8", "surrogateescape") if isinstance(tag, str) else tag
+        )
         delivery = _delivery.Delivery(lib.pn_delivery(impl, lib.pn_dtag(raw, len(raw))), self)
         delivery._tag = raw
         code = lib.pn_link_send(impl, encoded, len(encoded))

@@ -193,7 +193,7 @@ class Channel:
         self.container._dirty.add(self)
         if deadline:
             self.tick_task = self.container._schedule_internal(
-                max(0.0, deadline / 1000.0 - self.container.now()), self.tick
+                max(0.0, deadline / 1000.0 - self.container.now), self.tick
             )
 
     def close_socket(self) -> None:
