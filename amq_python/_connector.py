@@ -45,9 +45,14 @@ def host_port(url: Url, default_host: str = "localhost") -> tuple[str, int]:
 
 
 def refused(transport: Transport, connection: Connection) -> bool:
-    """True when the peer refused our credentials: retrying cannot help."""
+    """True when retrying cannot help: the peer refused our credentials, or its certificate
+    failed verification (both need a configuration change, not another attempt)."""
     conditions = (transport.condition, connection.remote_condition)
-    return any(c is not None and c.name == UNAUTHORIZED for c in conditions)
+    return any(
+        c is not None
+        and (c.name == UNAUTHORIZED or "certificate verify failed" in (c.description or ""))
+        for c in conditions
+    )
 
 
 class Connector:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import os
 import selectors
 import socket
 import time
@@ -28,7 +29,7 @@ from proton_ext import ffi, lib
 from ._backoff import Policy
 from ._connect_config import load_connect_config
 from ._connector import Connector, host_port
-from ._delivery import Delivery, detach_settled, settled_pending
+from ._delivery import Delivery, detach_settled, pending_settled
 from ._endpoints import Connection, Link, Receiver, Sender, Session
 from ._events import Event, EventType, dispatch, scoped_handler
 from ._exceptions import UnavailableError
@@ -291,8 +292,9 @@ class Container:
             sasl.allow_insecure_mechs = self.allow_insecure_mechs
             if self.allowed_mechs is not None:
                 sasl.allowed_mechs(self.allowed_mechs)
-            if self.sasl_config_path or self.sasl_config_name:
-                set_cyrus_config(self.sasl_config_path, self.sasl_config_name)
+            path = self.sasl_config_path or os.environ.get("PN_SASL_CONFIG_PATH")
+            if path or self.sasl_config_name:
+                set_cyrus_config(path, self.sasl_config_name)
         if acceptor.ssl_domain is not None:
             transport.ssl(acceptor.ssl_domain)
         transport.bind(connection)
@@ -481,6 +483,7 @@ class Container:
         null = ffi.NULL
         transport_type = Event.TRANSPORT
         bookkeeping = _BOOKKEEPING
+        settled = pending_settled()
         while True:
             while True:
                 c_event = peek(collector)
@@ -505,7 +508,7 @@ class Container:
                             self._after(etype, context)
                 finally:
                     pop(collector)
-                    if settled_pending:
+                    if settled:
                         detach_settled()
             if not self._dirty:
                 return

@@ -3,13 +3,15 @@
 ``Sender.send()`` returns a Delivery, and that very object is ``event.delivery`` in every later
 event about the same transfer (seed 5.3.2). It stays registered until it is settled locally.
 The engine may free a settled delivery once it has written the settlement, so ``settle()``
-queues the wrapper in ``settled_pending`` and ``detach_settled()`` lets go of the C pointer
+queues the wrapper in this thread's ``pending_settled()`` list and ``detach_settled()`` lets go
+of the C pointer
 before any output is produced (the container calls it after each event). From then on the
 wrapper keeps its tag, link and last known states, so code that held on to it reads them safely.
 """
 
 from __future__ import annotations
 
+import threading
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
@@ -46,13 +48,26 @@ class DispositionType(IntEnum):
             return code
 
 
-settled_pending: list[Delivery] = []
+class _Pending(threading.local):
+    """Deliveries settled on this thread and not yet detached (one container per thread)."""
+
+    def __init__(self) -> None:
+        self.items: list[Delivery] = []
+
+
+_pending = _Pending()
+
+
+def pending_settled() -> list[Delivery]:
+    """This thread's list of settled deliveries still to detach."""
+    return _pending.items
 
 
 def detach_settled() -> None:
-    """Let go of the C pointers of deliveries settled since the last call."""
-    while settled_pending:
-        settled_pending.pop()._detach()
+    """Let go of the C pointers of deliveries settled on this thread since the last call."""
+    items = _pending.items
+    while items:
+        items.pop()._detach()
 
 
 RECEIVED = DispositionType.RECEIVED
@@ -314,14 +329,14 @@ class Delivery:
             return
         self._local_settled = True
         lib.pn_delivery_settle(impl)
-        settled_pending.append(self)
+        _pending.items.append(self)
 
     def abort(self) -> None:
         """Abort a partly sent delivery."""
         impl = self._live_impl()
         self._local_settled = True
         lib.pn_delivery_abort(impl)
-        settled_pending.append(self)
+        _pending.items.append(self)
 
     def __repr__(self) -> str:
         try:

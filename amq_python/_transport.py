@@ -3,10 +3,17 @@
 A Transport turns endpoint state into AMQP frames and frames back into state. The container
 creates one per socket, binds it to the Connection, and frees it when the socket is done; the
 same Connection can be bound to a new Transport on reconnect.
+
+``SASL`` and ``SSL`` are one object per transport (as in python-qpid-proton: ``SASL(transport)``
+twice gives the same object). SASL always goes through our Cyrus SASL bridge
+(proton_ext/csrc/cyrus_sasl.c). An ``SSLDomain`` remembers how it was configured (verification
+mode, trusted CAs: never the key password), so that ``Transport.condition`` can say what to do
+about a TLS failure: ``explain_condition`` adds that advice to the engine's terse OpenSSL text.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from typing import TYPE_CHECKING, Any, Callable
 
 from proton_ext import ffi, lib
@@ -27,6 +34,101 @@ if TYPE_CHECKING:
 
 def _str(ptr: Any) -> str | None:
     return ffi.string(ptr).decode("utf-8", "replace") if ptr != ffi.NULL else None
+
+
+_VERIFY_NAMES = {
+    lib.PN_SSL_VERIFY_PEER: "VERIFY_PEER",
+    lib.PN_SSL_VERIFY_PEER_NAME: "VERIFY_PEER_NAME",
+    lib.PN_SSL_ANONYMOUS_PEER: "ANONYMOUS_PEER",
+}
+
+# Marks a description explain_condition has already extended (it may be read many times).
+_ADVICE_MARK = " -- "
+
+
+def _is_ip_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def _tls_advice(transport: Transport, description: str) -> str | None:
+    """What to do about a TLS failure whose OpenSSL text is ``description``; None when we
+    have nothing useful to add."""
+    ssl = transport._ssl
+    domain = ssl._domain if ssl is not None else None
+    trusted = domain._trusted_ca if domain is not None else None
+    text = description.lower()
+    if "certificate verify failed" in text:
+        if domain is not None and domain.mode == SSLDomain.MODE_SERVER:
+            return (f"the client certificate is not signed by a CA in {trusted or 'the trusted'}"
+                    " file: give the listener's SSLDomain the client's CA with "
+                    "set_peer_authentication(SSLDomain.VERIFY_PEER, CA file)")
+        host = ssl.peer_hostname if ssl is not None else None
+        verify_name = domain is None or domain._verify_mode == SSLDomain.VERIFY_PEER_NAME
+        where = f"a CA in {trusted!r}" if trusted else "the system CAs"
+        named = f", or it does not name the host {host!r}" if verify_name and host else ""
+        advice = (f"the server certificate is not trusted (not signed by {where}{named}): "
+                  "pass ssl_domain with set_trusted_ca_db(CA file) that signed it")
+        if verify_name:
+            advice += ", and connect to a host name in its certificate"
+            if host and _is_ip_address(host):
+                advice += " (Proton does not match IP addresses: use the DNS name, or sni=NAME)"
+            advice += "; set_peer_authentication(SSLDomain.VERIFY_PEER) checks the CA only"
+        return advice
+    if "peer did not return a certificate" in text:
+        return ("this listener verifies clients (VERIFY_PEER): the client must present a "
+                "certificate, with set_credentials(cert, key, password) on its SSLDomain")
+    if "unexpected eof" in text:
+        if domain is not None and domain.mode == SSLDomain.MODE_SERVER:
+            return ("the client closed the connection during the TLS handshake (does it trust "
+                    "this listener's certificate?)")
+        return ("the peer closed the connection during the TLS handshake: it may not speak TLS "
+                "on this port (use amqp:// for a plain port), or it refused us (if it wants a "
+                "client certificate: set_credentials(cert, key, password) on our SSLDomain)")
+    if "wrong version number" in text or "packet length too long" in text:
+        return ("the peer did not answer with TLS: is this its TLS port? Use amqp:// for a plain "
+                "port, amqps:// for a TLS port")
+    if "unknown ca" in text or "alert bad certificate" in text or "certificate required" in text:
+        return ("the server refused our client certificate: use one signed by a CA it trusts, "
+                "with set_credentials(cert, key, password) on the client's SSLDomain")
+    return None
+
+
+def _sasl_advice(transport: Transport, name: str, description: str) -> str | None:
+    """What to do when the server offered no mechanism this client allows (the engine says
+    only ``[mech=none]``)."""
+    sasl = transport._sasl
+    if name != "amqp:unauthorized-access" or not description.endswith("[mech=none]") \
+            or sasl is None or sasl._allowed is None:
+        return None
+    return (f"the server offered none of the mechanisms this client allows ({sasl._allowed}): "
+            "widen allowed_mechs, or have the server offer one of them (for a Cyrus server, its "
+            "mech_list)")
+
+
+def explain_condition(transport: Transport, condition: Condition | None) -> Condition | None:
+    """``condition`` with advice appended to its description where we can tell the user what to
+    do (an untrusted or misnamed server certificate, a missing client certificate, a plain port
+    reached with amqps, no SASL mechanism in common). The C condition is left as the engine set
+    it.
+
+    ``Transport.condition`` applies it, so handlers (``on_transport_error``) see the advice.
+    """
+    if condition is None or not condition.description:
+        return condition
+    description = condition.description
+    if _ADVICE_MARK in description:
+        return condition
+    if "SSL Failure" in description:
+        advice = _tls_advice(transport, description)
+    else:
+        advice = _sasl_advice(transport, condition.name, description)
+    if advice is None:
+        return condition
+    return Condition(condition.name, f"{description}{_ADVICE_MARK}{advice}", condition.info)
 
 
 class Transport(Wrapper):
@@ -137,8 +239,9 @@ class Transport(Wrapper):
 
     @property
     def condition(self) -> Condition | None:
-        """The error that closed the transport, if any."""
-        return read_condition(lib.pn_transport_condition(self._live_impl()))
+        """The error that closed the transport, if any, with advice on TLS failures."""
+        return explain_condition(self, read_condition(lib.pn_transport_condition(
+            self._live_impl())))
 
     @condition.setter
     def condition(self, value: Condition | None) -> None:
@@ -249,15 +352,11 @@ class Transport(Wrapper):
 
     def sasl(self) -> SASL:
         """The SASL layer of this transport (made on first use)."""
-        if self._sasl is None:
-            self._sasl = SASL(self)
-        return self._sasl
+        return SASL(self)
 
     def ssl(self, domain: SSLDomain | None = None, session_details: Any = None) -> SSL:
         """The TLS layer of this transport (made on first use, from ``domain``)."""
-        if self._ssl is None:
-            self._ssl = SSL(self, domain, session_details)
-        return self._ssl
+        return SSL(self, domain, session_details)
 
 
 def cyrus_error() -> str:
@@ -299,14 +398,27 @@ class SASL:
     PERM = lib.PN_SASL_PERM
     TEMP = lib.PN_SASL_TEMP
 
-    def __init__(self, transport: Transport) -> None:
+    _transport: Transport
+    _impl: Any
+    _config_name: str | None
+    _config_path: str | None
+    _allowed: str | None
+
+    def __new__(cls, transport: Transport) -> SASL:
+        """The transport's SASL object, made (and the Cyrus bridge installed) on first use."""
+        if transport._sasl is not None:
+            return transport._sasl
         impl = transport._live_impl()
         if lib.amqx_cyrus_install(impl) != 0:
             raise UnavailableError(f"cannot use Cyrus SASL: {cyrus_error()}")
+        self = super().__new__(cls)
         self._transport = transport
         self._impl = lib.pn_sasl(impl)
-        self._config_name: str | None = None
-        self._config_path: str | None = None
+        self._config_name = None
+        self._config_path = None
+        self._allowed = None
+        transport._sasl = self
+        return self
 
     @staticmethod
     def extended() -> bool:
@@ -338,6 +450,7 @@ class SASL:
         """Restrict the mechanisms to a space-separated string or a list of names."""
         text = mechs if isinstance(mechs, str) else " ".join(mechs)
         lib.pn_sasl_allowed_mechs(self._impl, text.encode())
+        self._allowed = text
 
     @property
     def allow_insecure_mechs(self) -> bool:
@@ -375,46 +488,83 @@ class SSLDomain:
     ANONYMOUS_PEER = lib.PN_SSL_ANONYMOUS_PEER
 
     def __init__(self, mode: int) -> None:
+        if mode not in (SSLDomain.MODE_CLIENT, SSLDomain.MODE_SERVER):
+            raise SSLException(f"SSLDomain mode must be MODE_CLIENT or MODE_SERVER, not {mode!r}")
         impl = lib.pn_ssl_domain(mode)
         if impl == ffi.NULL:
             raise SSLUnavailable("this Proton library was built without TLS support")
         self._impl = ffi.gc(impl, lib.pn_ssl_domain_free)
         self.mode = mode
+        # What explain_condition needs; Proton's defaults: clients check the CA (system store)
+        # and the host name, servers check nothing.
+        client = mode == SSLDomain.MODE_CLIENT
+        self._verify_mode = SSLDomain.VERIFY_PEER_NAME if client else SSLDomain.ANONYMOUS_PEER
+        self._trusted_ca: str | None = None
+        self._has_credentials = False
+
+    def __repr__(self) -> str:
+        side = "client" if self.mode == SSLDomain.MODE_CLIENT else "server"
+        verify = _VERIFY_NAMES.get(self._verify_mode, str(self._verify_mode))
+        return f"SSLDomain({side}, verify={verify}, trusted_ca={self._trusted_ca!r})"
 
     def _check(self, code: int, what: str) -> int:
         if code < 0:
-            raise SSLException(f"{what} failed [{code}]: check the file paths and formats")
+            raise SSLException(f"{what} failed [{code}]")
         return code
 
     def set_credentials(self, cert_file: str, key_file: str, password: str | None) -> int:
-        """Our certificate and private key (PEM files), and the key's password if any."""
-        return self._check(
+        """Our certificate and private key (PEM files), and the key's password if any.
+
+        The password is handed to OpenSSL and not kept; errors never include it.
+        """
+        self._check(
             lib.pn_ssl_domain_set_credentials(
                 self._impl,
                 cert_file.encode(),
                 key_file.encode(),
                 password.encode() if password is not None else ffi.NULL,
             ),
-            "set_credentials",
+            f"set_credentials: cannot use the certificate {cert_file!r} with the private key "
+            f"{key_file!r} (are they PEM files that belong together"
+            + (", and is the key's password right?)" if password is not None
+               else "? An encrypted key needs its password)"),
         )
+        self._has_credentials = True
+        return 0
 
     def set_trusted_ca_db(self, certificate_db: str) -> int:
         """The CA certificates (a PEM file) trusted to sign the peer's certificate."""
-        return self._check(
+        self._check(
             lib.pn_ssl_domain_set_trusted_ca_db(self._impl, certificate_db.encode()),
-            "set_trusted_ca_db",
+            f"set_trusted_ca_db: cannot load CA certificates from {certificate_db!r}",
         )
+        self._trusted_ca = certificate_db
+        return 0
 
     def set_peer_authentication(self, verify_mode: int, trusted_CAs: str | None = None) -> int:
-        """How to verify the peer: VERIFY_PEER, VERIFY_PEER_NAME or ANONYMOUS_PEER."""
-        return self._check(
+        """How to verify the peer: VERIFY_PEER (certificate signed by a trusted CA),
+        VERIFY_PEER_NAME (that, and the certificate names the host we connect to) or
+        ANONYMOUS_PEER (no check). A server that verifies clients needs ``trusted_CAs``: the CA
+        file whose names it sends to clients as acceptable issuers."""
+        if verify_mode not in _VERIFY_NAMES:
+            raise SSLException(
+                f"set_peer_authentication: unknown verify mode {verify_mode!r}; use "
+                "SSLDomain.VERIFY_PEER, VERIFY_PEER_NAME or ANONYMOUS_PEER"
+            )
+        self._check(
             lib.pn_ssl_domain_set_peer_authentication(
                 self._impl,
                 verify_mode,
                 trusted_CAs.encode() if trusted_CAs is not None else ffi.NULL,
             ),
-            "set_peer_authentication",
+            "set_peer_authentication"
+            + (": a server that verifies clients needs set_credentials() first and "
+               "trusted_CAs" if self.mode == SSLDomain.MODE_SERVER else ""),
         )
+        self._verify_mode = verify_mode
+        if trusted_CAs is not None and self._trusted_ca is None:
+            self._trusted_ca = trusted_CAs
+        return 0
 
     def allow_unsecured_client(self) -> int:
         """Server side: accept clients that do not use TLS as well."""
@@ -451,22 +601,40 @@ class SSL:
     RESUME_NEW = lib.PN_SSL_RESUME_NEW
     RESUME_REUSED = lib.PN_SSL_RESUME_REUSED
 
-    def __init__(
-        self, transport: Transport, domain: SSLDomain | None, session_details: Any = None
-    ) -> None:
+    _transport: Transport
+    _domain: SSLDomain | None
+    _session_details: Any
+    _impl: Any
+
+    def __new__(
+        cls, transport: Transport, domain: SSLDomain | None = None, session_details: Any = None
+    ) -> SSL:
+        """The transport's TLS layer, made from ``domain`` on first use; asking again with a
+        different domain or session is an error (the layer cannot be reconfigured)."""
+        existing = transport._ssl
+        if existing is not None:
+            if (domain is not None and domain is not existing._domain) or (
+                session_details is not None
+                and session_details is not existing._session_details
+            ):
+                raise SSLException("Cannot re-configure existing SSL object!")
+            return existing
         if not SSL.present():
             raise SSLUnavailable("this Proton library was built without TLS support")
+        self = super().__new__(cls)
         self._transport = transport
         self._domain = domain  # the domain must outlive this transport's TLS
+        self._session_details = session_details
         self._impl = lib.pn_ssl(transport._live_impl())
         session_id = session_details.get_session_id() if session_details is not None else None
-        code = lib.pn_ssl_init(
-            self._impl,
-            domain._impl if domain is not None else ffi.NULL,
-            session_id.encode() if session_id else ffi.NULL,
-        )
-        if code < 0:
-            raise SSLException(f"TLS initialisation failed [{code}]")
+        if domain is not None:
+            code = lib.pn_ssl_init(
+                self._impl, domain._impl, session_id.encode() if session_id else ffi.NULL
+            )
+            if code < 0:
+                raise SSLException(f"TLS initialisation failed [{code}]")
+        transport._ssl = self
+        return self
 
     @staticmethod
     def present() -> bool:

@@ -15,6 +15,7 @@ one table lookup and a few direct calls.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from proton_ext import ffi, lib
@@ -283,8 +284,8 @@ class IncomingMessageHandler(Handler, Acking):
         call(self.delegate, "on_aborted", event)
 
 
-class _RecvBuffer:
-    """One growing receive buffer, reused for every incoming message."""
+class _RecvBuffer(threading.local):
+    """One growing receive buffer per thread, reused for every incoming message."""
 
     size = 0
     buf: Any = None
