@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from ._container import Container
     from ._endpoints import Connection
 
+READS_PER_WAKEUP = 8
 EVENT_READ = selectors.EVENT_READ
 EVENT_WRITE = selectors.EVENT_WRITE
 
@@ -95,24 +96,31 @@ class Channel:
             self.write()
 
     def read(self) -> None:
-        """Read what the socket has into the transport's input buffer."""
+        """Read what the socket has into the transport's input buffer: several buffers' worth
+        while the socket keeps filling them (the transport offers 8 KiB at a time)."""
         t = self._t
-        capacity = lib.pn_transport_capacity(t)
-        if capacity > 0:
-            assert self.sock is not None
+        sock = self.sock
+        assert sock is not None
+        for _ in range(READS_PER_WAKEUP):
+            capacity = lib.pn_transport_capacity(t)
+            if capacity < 0:
+                lib.pn_transport_close_tail(t)
+                break
+            if capacity == 0:
+                break
             try:
-                n = self.sock.recv_into(ffi.buffer(lib.pn_transport_tail(t), capacity))
+                n = sock.recv_into(ffi.buffer(lib.pn_transport_tail(t), capacity))
             except (BlockingIOError, InterruptedError):
-                return
+                break
             except OSError as e:
                 self.io_error(f"read failed: {e.strerror or e}")
                 return
-            if n:
-                lib.pn_transport_process(t, n)
-            else:
+            if not n:
                 lib.pn_transport_close_tail(t)
-        elif capacity < 0:
-            lib.pn_transport_close_tail(t)
+                break
+            lib.pn_transport_process(t, n)
+            if n < capacity:
+                break
         self.container._dirty.add(self)
         self.after_io()
 

@@ -1,0 +1,152 @@
+"""What the driver measures: the variants (who talks to whom) and the cases (what they do).
+
+A ``Variant`` names the library of the measuring process (``impl``) and of its peer (``peer``):
+``proton`` and ``amq_python`` talk to themselves, ``amq_python->proton`` is our client against
+python-qpid-proton's listener, and ``rhea`` and ``rhea->amq_python`` are the Node.js sender
+against proton's listener and against ours.
+
+A ``Case`` turns one variant into one set of numbers by starting the processes of
+``bench/scenarios`` (and ``bench/rhea``); ``all_cases`` lists them in the order they run.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bench.procs import REPO, free_port, listening, measure
+
+RHEA_SENDER = REPO / "bench" / "rhea" / "sender.js"
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One column of the comparison: the measuring process's library and its peer's."""
+
+    label: str
+    impl: str
+    peer: str
+
+
+PROTON = Variant("proton", "proton", "proton")
+AMQ = Variant("amq_python", "amq_python", "amq_python")
+MIXED = Variant("amq_python->proton", "amq_python", "proton")
+RHEA = Variant("rhea", "rhea", "proton")
+RHEA_AMQ = Variant("rhea->amq_python", "rhea", "amq_python")
+RHEAS = (RHEA, RHEA_AMQ)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Sizes of the work; ``quick`` shrinks them to a smoke test."""
+
+    n: int = 100_000
+    requests: int = 5_000
+    warmup: int = 500
+    idle_connections: int = 1_000
+    scale_connections: int = 100
+    startup_samples: int = 5
+    timeout: float = 300.0
+
+    @classmethod
+    def quick(cls) -> Settings:
+        """Small numbers: the whole run takes seconds, enough to show that every case works."""
+        return cls(
+            n=2_000,
+            requests=200,
+            warmup=50,
+            idle_connections=100,
+            startup_samples=2,
+            timeout=60.0,
+        )
+
+
+Runner = Callable[[Variant, Settings], dict[str, float]]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One row group of the results: a scenario with its parameters."""
+
+    title: str
+    metrics: tuple[str, ...]
+    run: Runner
+    variants: tuple[Variant, ...]
+
+
+def _module(name: str, impl: str, port: int, *args: object) -> list[str]:
+    """The command line of a scenario role: ``python -m bench.scenarios.NAME ARGS...``."""
+    argv = [sys.executable, "-m", f"bench.scenarios.{name}", *map(str, args)]
+    return argv + ["--impl", impl, "--port", str(port)]
+
+
+def throughput(size: int, prefetch: int, scale: bool = False) -> Runner:
+    """Scenarios 1 and 5 (``scale``): a ``throughput listen`` process and a sender process."""
+
+    def run(variant: Variant, settings: Settings) -> dict[str, float]:
+        port = free_port()
+        work = ["--n", str(settings.n), "--size", str(size)]
+        if variant.impl == "rhea":
+            sender = ["node", str(RHEA_SENDER), "--port", str(port), *work]
+        else:
+            connections = settings.scale_connections if scale else 1
+            sender = _module("throughput", variant.impl, port, "send", *work)
+            sender += ["--connections", str(connections)]
+        with listening(_module("throughput", variant.peer, port, "listen", "--prefetch", prefetch)):
+            return measure(sender, settings.timeout)
+
+    return run
+
+
+def latency(variant: Variant, settings: Settings) -> dict[str, float]:
+    """Scenario 2: a responder process and a requester process."""
+    port = free_port()
+    with listening(_module("latency", variant.peer, port, "respond")):
+        requester = _module("latency", variant.impl, port, "request")
+        requester += ["--n", str(settings.requests), "--warmup", str(settings.warmup)]
+        return measure(requester, settings.timeout)
+
+
+def startup(variant: Variant, settings: Settings) -> dict[str, float]:
+    """Scenario 3: the median of several fresh processes timing import plus ``Container()``."""
+    argv = [sys.executable, "-m", "bench.scenarios.startup", variant.impl]
+    samples = [
+        measure(argv, settings.timeout)["startup_ms"] for _ in range(settings.startup_samples)
+    ]
+    return {"startup_ms": statistics.median(samples)}
+
+
+def memory(variant: Variant, settings: Settings) -> dict[str, float]:
+    """Scenario 4: a process holding idle connections to a ``throughput listen`` process."""
+    port = free_port()
+    with listening(_module("throughput", variant.peer, port, "listen")):
+        holder = _module("memory", variant.impl, port, "--connections", settings.idle_connections)
+        return measure(holder, settings.timeout)
+
+
+def all_cases(settings: Settings) -> list[Case]:
+    """Every case, with the variants each one compares."""
+    python = (PROTON, AMQ, MIXED)
+    rate = ("msgs_per_s",)
+    return [
+        Case("1. throughput 100 B, window 1000", rate, throughput(100, 1000), (*python, *RHEAS)),
+        Case("1. throughput 100 B, prefetch 10", rate, throughput(100, 10), (*python, *RHEAS)),
+        Case("1. throughput 10 KB, window 1000", rate, throughput(10240, 1000), (*python, *RHEAS)),
+        Case("1. throughput 10 KB, prefetch 10", rate, throughput(10240, 10), (*python, *RHEAS)),
+        Case("2. request/response latency", ("median_ms", "p99_ms"), latency, python),
+        Case("3. start-up: import + Container()", ("startup_ms",), startup, (PROTON, AMQ)),
+        Case(
+            f"4. memory: {settings.idle_connections} idle connections",
+            ("rss_mib", "kib_per_connection"),
+            memory,
+            python,
+        ),
+        Case(
+            f"5. scale: {settings.scale_connections} connections, 100 B, window 1000",
+            rate,
+            throughput(100, 1000, scale=True),
+            python,
+        ),
+    ]

@@ -1,0 +1,113 @@
+"""Child processes of the driver: started, awaited with a deadline, and never left behind.
+
+Every child gets ``PR_SET_PDEATHSIG = SIGKILL``, so it dies with the driver even if the driver is
+killed outright; ``listening`` stops its listener when the block ends; ``measure`` kills a child
+that outlives its timeout. stderr goes to a temporary file (a full pipe would block the child)
+and its tail is quoted in ``ChildError``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import select
+import signal
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+from bench.common import READY
+
+REPO = Path(__file__).resolve().parent.parent
+PR_SET_PDEATHSIG = 1
+
+
+class ChildError(RuntimeError):
+    """A child process failed, timed out or printed no result."""
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _die_with_parent() -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def _tail(stderr: IO[bytes], lines: int = 15) -> str:
+    stderr.seek(0)
+    text = stderr.read().decode(errors="replace").strip().splitlines()
+    return "\n".join(text[-lines:])
+
+
+def _spawn(argv: list[str], stderr: IO[bytes]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        argv,
+        cwd=REPO,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
+        preexec_fn=_die_with_parent,
+    )
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    if proc.stdout:
+        proc.stdout.close()
+
+
+@contextlib.contextmanager
+def listening(argv: list[str], timeout: float = 30.0) -> Iterator[subprocess.Popen[str]]:
+    """Run a listener until the block ends, once it has printed ``READY``."""
+    with tempfile.TemporaryFile() as stderr:
+        proc = _spawn(argv, stderr)
+        try:
+            assert proc.stdout is not None
+            ready, _, _ = select.select([proc.stdout], [], [], timeout)
+            line = proc.stdout.readline() if ready else ""
+            if line.strip() != READY:
+                _stop(proc)
+                why = f"exit code {proc.returncode}" if ready else f"no READY in {timeout:.0f} s"
+                command = " ".join(argv)
+                raise ChildError(f"listener not ready ({why}): {command}\n{_tail(stderr)}")
+            yield proc
+            if proc.poll() is not None:
+                raise ChildError(f"listener exited with {proc.returncode}:\n{_tail(stderr)}")
+        finally:
+            _stop(proc)
+
+
+def measure(argv: list[str], timeout: float) -> dict[str, float]:
+    """Run a measuring child to completion and return the JSON object on its last line."""
+    with tempfile.TemporaryFile() as stderr:
+        proc = _spawn(argv, stderr)
+        try:
+            out, _ = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise ChildError(f"timed out after {timeout:.0f} s:\n{_tail(stderr)}")
+        finally:
+            _stop(proc)
+        lines = out.strip().splitlines()
+        if proc.returncode != 0 or not lines:
+            raise ChildError(f"exited with {proc.returncode}:\n{_tail(stderr)}")
+        try:
+            result: dict[str, float] = json.loads(lines[-1])
+        except ValueError:
+            raise ChildError(f"last line is not a JSON result: {lines[-1]!r}\n{_tail(stderr)}")
+        return result

@@ -1,0 +1,181 @@
+"""Turning samples into the results table: min/median/max, ratios to proton, and the targets.
+
+``Results`` collects, per case and variant, one number per run for each metric (or the error
+that stopped the variant). ``table`` renders them as Markdown, which the driver prints and writes
+into bench/RESULTS.md together with ``machine`` (the machine and library versions).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+from dataclasses import dataclass, field
+from importlib import metadata
+
+from bench.cases import AMQ, PROTON, RHEAS, Case, Variant
+from bench.procs import REPO
+
+
+@dataclass(frozen=True)
+class Metric:
+    """How to show one number: its title, direction and the issue's target for amq_python."""
+
+    title: str
+    higher_is_better: bool
+    target: float | None  # bound on the ratio amq_python/proton, from issue 8
+    digits: int
+
+
+METRICS = {
+    "msgs_per_s": Metric("msgs/s", True, 5.0, 0),
+    "median_ms": Metric("median RTT, ms", False, 0.2, 3),
+    "p99_ms": Metric("p99 RTT, ms", False, 0.3, 3),
+    "startup_ms": Metric("import + Container(), ms", False, 0.5, 1),
+    "rss_mib": Metric("VmRSS, MiB", False, 1.0, 1),
+    "kib_per_connection": Metric("KiB per connection", False, None, 1),
+}
+NO_TARGET_CASES = ("5. scale",)  # issue 8 asks for the numbers, not a ratio
+
+
+@dataclass
+class Results:
+    """Samples per case title, then per variant label, then per metric; failures; skips."""
+
+    samples: dict[str, dict[str, dict[str, list[float]]]] = field(default_factory=dict)
+    errors: dict[str, dict[str, str]] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    def add(self, case: Case, label: str, values: dict[str, float]) -> None:
+        """Record one run's numbers."""
+        per_metric = self.samples.setdefault(case.title, {}).setdefault(label, {})
+        for key in case.metrics:
+            per_metric.setdefault(key, []).append(values[key])
+
+    def fail(self, case: Case, label: str, error: str) -> None:
+        """Record why a variant stopped in this case."""
+        self.errors.setdefault(case.title, {})[label] = error
+
+    def median(self, case: Case, label: str, key: str) -> float | None:
+        """The median over runs, or None when the variant has no sample."""
+        values = self.samples.get(case.title, {}).get(label, {}).get(key)
+        return statistics.median(values) if values else None
+
+    def to_json(self) -> str:
+        """Every sample and error, for bench/results-*.json."""
+        return json.dumps(
+            {"samples": self.samples, "errors": self.errors, "skipped": self.skipped}, indent=2
+        )
+
+
+def _fmt(value: float, digits: int) -> str:
+    return f"{value:,.{digits}f}"
+
+
+def _target(case: Case, key: str, ratio: float | None) -> str:
+    metric = METRICS[key]
+    if metric.target is None or case.title.startswith(NO_TARGET_CASES):
+        return ""
+    sign = "≥" if metric.higher_is_better else "≤"
+    text = f"{sign} {metric.target:g}"
+    if ratio is None:
+        return text
+    met = ratio >= metric.target if metric.higher_is_better else ratio <= metric.target
+    return f"{text}: {'met' if met else 'NOT met'}"
+
+
+def _row(case: Case, key: str, variant: Variant, results: Results) -> str | None:
+    """One table row, or None for a variant that never ran in this case."""
+    metric = METRICS[key]
+    error = results.errors.get(case.title, {}).get(variant.label)
+    values = results.samples.get(case.title, {}).get(variant.label, {}).get(key)
+    head = f"| {case.title} | {metric.title} | {variant.label} |"
+    if not values:
+        return None if error is None else f"{head} 0 | | | | | failed (see below) |"
+    base = results.median(case, PROTON.label, key)
+    median = statistics.median(values)
+    ratio = median / base if base and variant != PROTON else None
+    cells = " | ".join(_fmt(v, metric.digits) for v in (min(values), median, max(values)))
+    note = _target(case, key, ratio) if variant == AMQ else ""
+    if error is not None:
+        note += " (a later run failed, see below)"
+    return f"{head} {len(values)} | {cells} | {'' if ratio is None else f'{ratio:.2f}'} | {note} |"
+
+
+def table(cases: list[Case], results: Results) -> str:
+    """The Markdown table: one row per case, metric and variant that ran."""
+    lines = [
+        "| scenario | metric | variant | runs | min | median | max | ratio to proton | target |",
+        "|---|---|---|--:|--:|--:|--:|--:|---|",
+    ]
+    for case in cases:
+        for key in case.metrics:
+            rows = (_row(case, key, variant, results) for variant in case.variants)
+            lines.extend(row for row in rows if row is not None)
+    return "\n".join(lines)
+
+
+def rhea_notes(cases: list[Case], results: Results) -> list[str]:
+    """Issue 8 also asks amq_python to be at least as fast as rhea: one line per comparison."""
+    notes = []
+    for case in cases:
+        ours = results.median(case, AMQ.label, "msgs_per_s")
+        for rhea in (v for v in RHEAS if v in case.variants):
+            theirs = results.median(case, rhea.label, "msgs_per_s")
+            if ours and theirs:
+                met = "met" if ours >= theirs else "NOT met"
+                notes.append(
+                    f"- {case.title}: amq_python/{rhea.label} = {ours / theirs:.2f} ({met})"
+                )
+    return notes
+
+
+def _output(argv: list[str]) -> str:
+    """The stdout of a short command run in the repository, or "" when it cannot run."""
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=30, cwd=REPO)
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return done.stdout.strip()
+
+
+def _version(distribution: str) -> str:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages: other work on the machine skews the numbers."""
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def machine(load_at_start: str) -> list[str]:
+    """Machine, software versions and load, as Markdown list items."""
+    cpu = "unknown"
+    with open("/proc/cpuinfo", encoding="utf-8") as info:
+        for line in info:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    rhea = REPO / "bench" / "node_modules" / "rhea" / "package.json"
+    rhea_version = json.loads(rhea.read_text())["version"] if rhea.exists() else "not installed"
+    commit = _output(["git", "rev-parse", "--short", "HEAD"]) or "unknown"
+    if _output(["git", "status", "--porcelain", "--", "amq_python", "proton_ext"]):
+        commit += " plus uncommitted changes"
+    load = load_average()
+    return [
+        f"- date: {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}",
+        f"- machine: {os.cpu_count()} CPUs (nproc {_output(['nproc']) or '?'}), {cpu}, "
+        f"{platform.system()} {platform.release()}",
+        f"- Python {platform.python_version()} ({platform.python_implementation()})",
+        f"- python-qpid-proton {_version('python-qpid-proton')}; amq_python from the source tree"
+        f" at git {commit} (installed distribution: {_version('amq_python')}); system Proton C"
+        f" {_output(['pkg-config', '--modversion', 'libqpid-proton']) or 'not found'}",
+        f"- node {_output(['node', '--version']) or 'not found'}, rhea {rhea_version}",
+        f"- load average (1, 5, 15 min) at start: {load_at_start}; at end: {load}",
+    ]

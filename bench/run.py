@@ -1,0 +1,178 @@
+"""Driver: every scenario on python-qpid-proton and amq_python in the same run, alternating.
+
+Each case runs ``--runs`` times; within a run the variants alternate (proton, amq_python,
+amq_python->proton, rhea, rhea->amq_python, then proton again ...), so drift on the machine hits
+them alike. A variant that cannot start (amq_python does not import, rhea is not installed) is
+skipped with a note; one that fails is reported with its error and skipped for the rest of that
+case. Every child process is bounded by ``--timeout`` and dies with the driver.
+
+    python3 bench/run.py              # full run, writes bench/RESULTS.md
+    python3 bench/run.py --quick      # smoke run with small numbers, writes no RESULTS.md
+    python3 bench/run.py --only latency,start-up --runs 5
+
+Raw samples always go to bench/results-<time>.json (ignored by git).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from types import FrameType
+
+if __package__ in (None, ""):  # run as a script: make the ``bench`` package importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.cases import AMQ, MIXED, RHEA, RHEA_AMQ, Case, Settings, all_cases
+from bench.procs import REPO, ChildError
+from bench.report import METRICS, Results, load_average, machine, rhea_notes, table
+
+BENCH = REPO / "bench"
+AMQ_IMPORT = "import amq_python, amq_python.reactor, amq_python.handlers, amq_python.utils"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The command line; ``--n`` and friends override the sizes of ``--quick`` or the default."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="small numbers, one run: a smoke test")
+    p.add_argument("--runs", type=int, help="runs of each case per variant (default 3, quick 1)")
+    p.add_argument("--only", help="comma-separated words; run the cases whose title has one")
+    p.add_argument("--n", type=int, help="messages per throughput run")
+    p.add_argument("--requests", type=int, help="timed round trips per latency run")
+    p.add_argument("--timeout", type=float, help="seconds allowed to each child process")
+    p.add_argument("--output", type=Path, help="Markdown report (default bench/RESULTS.md)")
+    return p.parse_args(argv)
+
+
+def unavailable() -> dict[str, str]:
+    """Variants that cannot run here, with the reason."""
+    reasons: dict[str, str] = {}
+    try:
+        check = subprocess.run(
+            [sys.executable, "-c", AMQ_IMPORT], cwd=REPO, capture_output=True, text=True, timeout=60
+        )
+        lines = check.stderr.strip().splitlines() or [f"exit code {check.returncode}"]
+        error = lines[-1] if check.returncode != 0 else ""
+    except subprocess.TimeoutExpired:
+        error = "import took over 60 s"
+    if error:
+        for variant in (AMQ, MIXED):
+            reasons[variant.label] = f"amq_python does not import: {error}"
+    if not (BENCH / "node_modules" / "rhea").is_dir():
+        reasons[RHEA.label] = "rhea not installed (npm install --prefix bench)"
+    else:
+        try:
+            subprocess.run(["node", "--version"], capture_output=True, timeout=30, check=True)
+        except (OSError, subprocess.SubprocessError):
+            reasons[RHEA.label] = "node not found"
+    if RHEA.label in reasons or AMQ.label in reasons:
+        reasons[RHEA_AMQ.label] = reasons.get(RHEA.label) or reasons[AMQ.label]
+    return reasons
+
+
+def describe(values: dict[str, float], case: Case) -> str:
+    """One run's numbers for the progress log."""
+    return ", ".join(
+        f"{METRICS[key].title} {values[key]:,.{max(METRICS[key].digits, 1)}f}"
+        for key in case.metrics
+    )
+
+
+def run_case(case: Case, runs: int, settings: Settings, out: Results) -> None:
+    """All runs of one case, alternating its variants (but not those ``out`` says are skipped)."""
+    print(f"\n== {case.title}", flush=True)
+    variants = [v for v in case.variants if v.label not in out.skipped]
+    for run in range(1, runs + 1):
+        for variant in list(variants):
+            try:
+                values = case.run(variant, settings)
+            except ChildError as error:
+                print(
+                    f"   {variant.label} run {run}: FAILED, skipping it here:\n{error}", flush=True
+                )
+                out.fail(case, variant.label, str(error))
+                variants.remove(variant)
+                continue
+            out.add(case, variant.label, values)
+            print(f"   {variant.label} run {run}: {describe(values, case)}", flush=True)
+
+
+def report(cases: list[Case], results: Results, command: str, started_load: str) -> str:
+    """The Markdown of bench/RESULTS.md."""
+    skipped = [
+        f"- {label} skipped everywhere: {reason}" for label, reason in results.skipped.items()
+    ]
+    errors = [
+        f"- {title} / {label} failed:\n\n  ```\n  " + error.replace("\n", "\n  ") + "\n  ```"
+        for title, by_label in results.errors.items()
+        for label, error in by_label.items()
+    ]
+    return "\n".join(
+        [
+            "# Benchmark results",
+            "",
+            f"Produced by `{command}`. Runs alternate between the variants; min/median/max are",
+            "over runs; ratios are medians over proton's median (latency: of medians and of p99s).",
+            "`amq_python->proton` is our client against python-qpid-proton's listener; `rhea` and",
+            "`rhea->amq_python` are the Node.js sender against python-qpid-proton's listener and",
+            "against ours. Targets are issue 8's; scenario 5 has none. Throughput is timed from",
+            "the first send to the last ACCEPTED, on the sending side.",
+            "",
+            "## Machine",
+            "",
+            *machine(started_load),
+            "",
+            "## Results",
+            "",
+            table(cases, results),
+            "",
+            "## amq_python against rhea",
+            "",
+            *(rhea_notes(cases, results) or ["- no amq_python and rhea numbers to compare"]),
+            "",
+            "## Skipped and failed",
+            "",
+            *(skipped + errors or ["- none"]),
+            "",
+        ]
+    )
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(f"stopped by signal {signum}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the selected cases and write the reports."""
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)
+    settings = Settings.quick() if args.quick else Settings()
+    overrides = {"n": args.n, "requests": args.requests, "timeout": args.timeout}
+    settings = dataclasses.replace(settings, **{k: v for k, v in overrides.items() if v})
+    runs = args.runs or (1 if args.quick else 3)
+    words = [w.strip().lower() for w in args.only.split(",")] if args.only else []
+    cases = [c for c in all_cases(settings) if not words or any(w in c.title for w in words)]
+    started_load = load_average()
+    results = Results(skipped=unavailable())
+    for label, reason in results.skipped.items():
+        print(f"NOTE: {label} skipped: {reason}", flush=True)
+    for case in cases:
+        run_case(case, runs, settings, results)
+
+    print("\n" + table(cases, results))
+    print("\n".join(["", *rhea_notes(cases, results)]))
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    (BENCH / f"results-{stamp}.json").write_text(results.to_json() + "\n", encoding="utf-8")
+    output = args.output or (None if args.quick else BENCH / "RESULTS.md")
+    if output:
+        command = " ".join(["python3 bench/run.py", *(argv if argv is not None else sys.argv[1:])])
+        output.write_text(report(cases, results, command, started_load), encoding="utf-8")
+        print(f"\nwrote {output}")
+
+
+if __name__ == "__main__":
+    main()
