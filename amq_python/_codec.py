@@ -616,7 +616,10 @@ def _get_int(data: Any) -> int32:
 
 
 def _get_char(data: Any) -> char:
-    return _str_new(char, chr(lib.pn_data_get_char(data)))
+    code = lib.pn_data_get_char(data)
+    if code > 0x10FFFF:  # a UTF-32 value from the wire that is no Unicode code point
+        raise DataException(f"AMQP char {code:#x} is not a Unicode code point")
+    return _str_new(char, chr(code))
 
 
 def _get_ulong(data: Any) -> ulong:
@@ -803,8 +806,14 @@ class Data:
 
     type_names = _TYPE_NAMES
 
-    def __init__(self, capacity: int = 16) -> None:
-        self._data = ffi.gc(lib.pn_data(capacity), lib.pn_data_free)
+    def __init__(self, capacity: Any = 16) -> None:
+        if isinstance(capacity, int):
+            self._data = ffi.gc(lib.pn_data(capacity), lib.pn_data_free)
+        else:
+            # A view of a pn_data_t that an engine object owns (a terminus's capabilities,
+            # say): never freed here; whoever makes the view keeps the owner alive.
+            self._data = capacity
+        self._owner: Any = None
 
     @staticmethod
     def type_name(amqptype: int) -> str:

@@ -423,6 +423,11 @@ class Terminus:
         if code < 0:
             raise LinkException(f"[{code}]: cannot set terminus field")
 
+    def _view(self, data: Any) -> _codec.Data:
+        view = _codec.Data(data)
+        view._owner = self  # the link owns the pn_data_t: keep it reachable from the view
+        return view
+
     @property
     def type(self) -> int:
         """SOURCE, TARGET, COORDINATOR or UNSPECIFIED."""
@@ -489,22 +494,22 @@ class Terminus:
     @property
     def properties(self) -> _codec.Data:
         """Dynamic node properties, as a Data view."""
-        return _codec.Data(lib.pn_terminus_properties(self._impl))
+        return self._view(lib.pn_terminus_properties(self._impl))
 
     @property
     def capabilities(self) -> _codec.Data:
         """Node capabilities, as a Data view."""
-        return _codec.Data(lib.pn_terminus_capabilities(self._impl))
+        return self._view(lib.pn_terminus_capabilities(self._impl))
 
     @property
     def outcomes(self) -> _codec.Data:
         """Outcomes the node supports, as a Data view."""
-        return _codec.Data(lib.pn_terminus_outcomes(self._impl))
+        return self._view(lib.pn_terminus_outcomes(self._impl))
 
     @property
     def filter(self) -> _codec.Data:
         """Message filters (for example a selector), as a Data view."""
-        return _codec.Data(lib.pn_terminus_filter(self._impl))
+        return self._view(lib.pn_terminus_filter(self._impl))
 
     def copy(self, src: Terminus) -> None:
         """Make this terminus a copy of ``src``."""

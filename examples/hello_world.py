@@ -1,9 +1,9 @@
-"""Hello world: a sender and a receiver in one program, through its own listener.
+"""Hello world through a broker: send "Hello World!" to an address, receive it back, print it.
 
-The program listens on a loopback port (``--url``; a free port by default), connects to
-itself, opens a sender to the address ``examples``, and sends "Hello World!". The listening
-side receives it on the link the sender opened, prints it, and everything closes.
-Run with: ``python examples/hello_world.py``.
+A receiver and a sender on one connection, to the same address on the broker at ``--url``
+(default ``amqp://127.0.0.1:5672``). ``scripts/demo.sh`` starts the embedded broker
+(``python -m amq_python.broker``) and runs this against it. Run by hand with:
+``python -m amq_python.broker --port 5672 &`` then ``python examples/hello_world.py``.
 """
 
 from __future__ import annotations
@@ -16,22 +16,18 @@ from amq_python.reactor import Container
 
 
 class HelloWorld(MessagingHandler):
-    """Listens, sends "Hello World!" to itself, and prints it when it arrives."""
+    """Sends one message to ``address`` and prints it when it comes back."""
 
     def __init__(self, url: str, address: str) -> None:
         super().__init__()
         self.url = url
         self.address = address
-        self.acceptor = None
         self.sent = False
 
     def on_start(self, event):
-        self.acceptor = event.container.listen(self.url)
-        conn = event.container.connect(f"amqp://127.0.0.1:{self.acceptor.port}")
+        conn = event.container.connect(self.url, reconnect=False)
+        event.container.create_receiver(conn, self.address)
         event.container.create_sender(conn, self.address)
-
-    def on_link_opening(self, event):
-        event.link.target.address = event.link.remote_target.address
 
     def on_sendable(self, event):
         if not self.sent:
@@ -40,15 +36,15 @@ class HelloWorld(MessagingHandler):
 
     def on_message(self, event):
         print(event.message.body)
-
-    def on_accepted(self, event):
         event.connection.close()
-        self.acceptor.close()
+
+    def on_transport_error(self, event):
+        raise SystemExit(f"hello_world: cannot reach {self.url}: {event.transport.condition}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", default="amqp://127.0.0.1:0", help="where to listen")
+    parser.add_argument("--url", default="amqp://127.0.0.1:5672", help="the broker")
     parser.add_argument("--address", default="examples", help="the address to send to")
     args = parser.parse_args()
     Container(HelloWorld(args.url, args.address)).run()

@@ -1,0 +1,228 @@
+"""The broker's MessagingHandler: answers links, routes incoming messages, feeds consumers.
+
+How a message flows:
+
+1. A client's sender attaches: we answer with its target (a dynamic target gets a generated
+   address; no address at all makes the link an anonymous relay, routed by each message's
+   ``address``). A client's receiver attaches: we answer with its source (dynamic: a new
+   temporary queue) and subscribe the link to the queue or topic it names.
+2. ``on_message``: the message is stored in its queue (or copied to a topic's subscribers), then
+   accepted. A message that cannot be routed is rejected.
+3. ``on_sendable``: the queue feeding that link sends what it can (see ``queues``).
+4. Outcomes from consumers (``on_accepted`` ... ``on_settled``) go to that queue. A link or
+   connection that closes or drops gives its unsettled messages back.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Callable, cast
+
+from amq_python import (
+    Condition,
+    Connection,
+    Delivery,
+    Event,
+    Link,
+    Receiver,
+    Sender,
+    Terminus,
+)
+from amq_python.handlers import MessagingHandler
+from amq_python.reactor import Acceptor, Task
+
+from .nodes import TOPIC_CAPABILITY, Registry, capabilities
+from .queues import Queue
+
+log = logging.getLogger("amq_python.broker")
+
+
+def _link(event: Event) -> Link:
+    """The event's link (every link and delivery event has one)."""
+    link = event.link
+    assert link is not None, event
+    return link
+
+
+def _connection(event: Event) -> Connection:
+    """The event's connection (every endpoint and transport event has one)."""
+    connection = event.connection
+    assert connection is not None, event
+    return connection
+
+
+class ShutdownTimeout(Exception):
+    """Clients did not answer our close within the grace period: ``run()`` ends with this."""
+
+
+class BrokerHandler(MessagingHandler):
+    """Listens on ``url`` and serves queues, topics and dynamic queues to every client."""
+
+    def __init__(
+        self,
+        url: str,
+        on_listening: Callable[[Acceptor], None] | None = None,
+        grace: float = 2.0,
+    ) -> None:
+        super().__init__(prefetch=100, auto_accept=False)
+        self.url = url
+        self.on_listening = on_listening
+        self.grace = grace
+        self.registry = Registry()
+        self.acceptor: Acceptor | None = None
+        self._feeds: dict[Link, tuple[Connection, Queue]] = {}
+        self._connections: set[Connection] = set()
+        self._deadline: Task | None = None
+
+    # ----- lifecycle -----
+
+    def on_start(self, event: Event) -> None:
+        """Start listening, then tell whoever started us where."""
+        self.acceptor = event.container.listen(self.url)
+        if self.on_listening is not None:
+            self.on_listening(self.acceptor)
+
+    def on_shutdown(self, event: Event) -> None:
+        """The ``shutdown`` application event (from a signal): close every connection and the
+        listener; clients get ``grace`` seconds to answer before ``run()`` ends anyway."""
+        log.info("shutting down")
+        event.container.stop()
+        if self._connections:
+            self._deadline = event.container.schedule(self.grace, self)
+
+    def on_timer_task(self, event: Event) -> None:
+        """The grace period is over."""
+        raise ShutdownTimeout(f"{len(self._connections)} client(s) did not answer the close")
+
+    def on_connection_opened(self, event: Event) -> None:
+        """Log who connected."""
+        connection = _connection(event)
+        self._connections.add(connection)
+        log.info("connection from %s opened", connection.remote_container)
+
+    def on_transport_closed(self, event: Event) -> None:
+        """A connection is over, cleanly or not; the last one ends a shutdown's grace period."""
+        if event.connection is not None:
+            self._connections.discard(event.connection)
+        if self._deadline is not None and not self._connections:
+            self._deadline.cancel()
+
+    def on_connection_closing(self, event: Event) -> None:
+        """The client closes: give back what its consumers had not settled."""
+        self._release_connection(_connection(event))
+
+    def on_connection_error(self, event: Event) -> None:
+        """The client closed with an error: log it and release its consumers."""
+        connection = _connection(event)
+        log.warning("connection closed by peer with error: %s", connection.remote_condition)
+        self._release_connection(connection)
+
+    def on_disconnected(self, event: Event) -> None:
+        """The socket dropped without a close: release the connection's consumers."""
+        connection = _connection(event)
+        log.info("connection from %s lost", connection.remote_container)
+        self._release_connection(connection)
+
+    # ----- links -----
+
+    def on_link_opening(self, event: Event) -> None:
+        """Answer the peer's attach with our source and target (it is opened after this)."""
+        link = _link(event)
+        link.source.copy(link.remote_source)
+        link.target.copy(link.remote_target)
+        if link.is_sender:
+            self._attach_consumer(cast(Sender, link), _connection(event))
+        else:
+            self._attach_producer(cast(Receiver, link))
+
+    def _attach_consumer(self, link: Sender, connection: Connection) -> None:
+        remote = link.remote_source
+        dynamic = remote.dynamic
+        address = self.registry.dynamic_address() if dynamic else remote.address
+        if not address:
+            self._refuse(link, "a receiver needs a source address (or a dynamic source)")
+            return
+        if TOPIC_CAPABILITY in capabilities(remote):
+            self.registry.declare_topic(address)
+        link.source.address = address
+        link.snd_settle_mode = link.remote_snd_settle_mode
+        browse = remote.distribution_mode == Terminus.DIST_MODE_COPY
+        queue = self.registry.subscribe(link, address, browse, dynamic)
+        self._feeds[link] = (connection, queue)
+        log.info("%s %s attached to %s", "browser" if browse else "consumer", link.name, address)
+
+    def _attach_producer(self, link: Receiver) -> None:
+        remote = link.remote_target
+        address = self.registry.dynamic_address() if remote.dynamic else remote.address
+        if address:
+            link.target.address = address
+            if TOPIC_CAPABILITY in capabilities(remote):
+                self.registry.declare_topic(address)
+        log.info("producer %s attached to %s", link.name, address or "(anonymous relay)")
+
+    @staticmethod
+    def _refuse(link: Link, why: str) -> None:
+        log.warning("link %s refused: %s", link.name, why)
+        link.open()
+        link.condition = Condition("amqp:invalid-field", why)
+        link.close()
+
+    def on_link_closing(self, event: Event) -> None:
+        """The client detached a link: release a consumer's unsettled messages."""
+        self._release_link(_link(event))
+
+    def on_link_closed(self, event: Event) -> None:
+        """Both ends detached."""
+        self._release_link(_link(event))
+
+    def on_link_error(self, event: Event) -> None:
+        """The client detached with an error: log it (the connection stays open)."""
+        link = _link(event)
+        log.warning("link %s closed by peer with error: %s", link.name, link.remote_condition)
+        self._release_link(link)
+
+    def _release_link(self, link: Link) -> None:
+        feed = self._feeds.pop(link, None)
+        if feed is not None:
+            self.registry.unsubscribe(link, feed[1])
+            log.info("consumer %s detached from %s", link.name, feed[1].address)
+
+    def _release_connection(self, connection: Connection) -> None:
+        for link, (owner, _queue) in list(self._feeds.items()):
+            if owner is connection:
+                self._release_link(link)
+
+    # ----- messages -----
+
+    def on_message(self, event: Event) -> None:
+        """Route by the link's target, or by the message's address on an anonymous relay."""
+        link = _link(event)
+        address = link.target.address or event.message.address
+        if not address:
+            log.warning("message without an address on anonymous relay %s: rejected", link.name)
+            self.reject(event.delivery)
+            return
+        log.debug("message to %s", address)
+        self.registry.publish(address, event.message)
+        self.accept(event.delivery)
+
+    def on_sendable(self, event: Event) -> None:
+        """A consumer has credit: let its queue send."""
+        link = _link(event)
+        feed = self._feeds.get(link)
+        log.debug("%s has credit %d", link.name, link.credit)
+        if feed is not None:
+            feed[1].dispatch()
+
+    def _outcome(self, event: Event) -> None:
+        delivery: Delivery = event.delivery
+        link = _link(event)
+        feed = self._feeds.get(link)
+        if feed is not None:
+            feed[1].outcome(link, delivery)
+        delivery.settle()
+
+    on_accepted = _outcome
+    on_rejected = _outcome
+    on_released = _outcome
+    on_settled = _outcome
