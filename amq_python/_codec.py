@@ -113,12 +113,22 @@ class ulong(_RangedInt):
     __slots__ = ()
     _high = 2**64 - 1
 
+    def __new__(cls, u64: int) -> ulong:
+        """The value, checked against the type's range (the argument is required and named
+        as in python-qpid-proton)."""
+        return _RangedInt.__new__(cls, u64)
+
 
 class uint(_RangedInt):
     """An AMQP uint: unsigned 32-bit integer."""
 
     __slots__ = ()
     _high = 2**32 - 1
+
+    def __new__(cls, u32: int) -> uint:
+        """The value, checked against the type's range (the argument is required and named
+        as in python-qpid-proton)."""
+        return _RangedInt.__new__(cls, u32)
 
 
 class ushort(_RangedInt):
@@ -127,12 +137,22 @@ class ushort(_RangedInt):
     __slots__ = ()
     _high = 2**16 - 1
 
+    def __new__(cls, i: int) -> ushort:
+        """The value, checked against the type's range (the argument is required and named
+        as in python-qpid-proton)."""
+        return _RangedInt.__new__(cls, i)
+
 
 class ubyte(_RangedInt):
     """An AMQP ubyte: unsigned 8-bit integer."""
 
     __slots__ = ()
     _high = 2**8 - 1
+
+    def __new__(cls, i: int) -> ubyte:
+        """The value, checked against the type's range (the argument is required and named
+        as in python-qpid-proton)."""
+        return _RangedInt.__new__(cls, i)
 
 
 class byte(_RangedInt):
@@ -342,17 +362,17 @@ class SymbolList(list):
             raise TypeError(f"Non-symbol type {type(value)}: {value!r}")
         return value
 
-    def append(self, value: Any) -> None:
+    def append(self, v: Any) -> None:
         """Append one element, converted to symbol."""
-        super().append(self._check(value))
+        super().append(self._check(v))
 
-    def extend(self, values: Iterable[Any]) -> None:
+    def extend(self, t: Iterable[Any]) -> None:
         """Append elements, each converted to symbol."""
-        super().extend(self._check(x) for x in values)
+        super().extend(self._check(x) for x in t)
 
-    def insert(self, index: Any, value: Any) -> None:
+    def insert(self, i: Any, v: Any) -> None:
         """Insert one element, converted to symbol."""
-        super().insert(index, self._check(value))
+        super().insert(i, self._check(v))
 
     def __setitem__(self, index: Any, value: Any) -> None:
         if isinstance(index, slice):

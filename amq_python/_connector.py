@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from proton_ext import lib
 
+from . import _log
 from ._backoff import Policy
 from ._condition import Condition
 from ._endpoints import Connection
@@ -118,11 +119,13 @@ class Connector:
         self.channel = channel
         self.container._channels[transport._impl] = channel
         channel.tick()
+        _log.connecting(url, self.tries + 1)
         channel.start_connect(host, port)
 
     def on_remote_open(self) -> None:
         """The peer answered: the outage (if any) is over, the next one starts a fresh policy."""
         self.in_outage = False
+        _log.opened(self.urls[self.index])
 
     def on_local_close(self) -> None:
         """The user closed the connection: cancel a pending attempt; free it if it has no
@@ -153,12 +156,14 @@ class Connector:
         self.delays.append(delay)
         self.index = (self.index + 1) % len(self.urls)
         self.retry = self.container._schedule_internal(delay, self.attempt)
+        _log.reconnecting(self.urls[self.index], delay, self.tries)
         return True
 
     def give_up(self, transport: Transport) -> None:
         """Attempts ran out: tell the handlers with a TRANSPORT_ERROR whose condition is GAVE_UP
         (its description names the attempts and the last error); the container frees the
         connection next."""
+        _log.gave_up(self.urls[self.index], self.tries)
         last = transport.condition
         cause = f"; last error: {last.name}: {last.description}" if last is not None else ""
         transport.condition = Condition(

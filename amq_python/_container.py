@@ -26,6 +26,7 @@ from typing import Any, Callable
 
 from proton_ext import ffi, lib
 
+from . import _log, _transactions
 from ._backoff import Policy
 from ._connect_config import load_connect_config
 from ._connector import Connector, host_port
@@ -299,6 +300,8 @@ class Container:
             transport.ssl(acceptor.ssl_domain)
         transport.bind(connection)
         channel = Channel(self, transport, connection, sock)
+        channel.peer = _log.peer_name(sock)
+        _log.accepted(channel.peer, acceptor.port)
         self._channels[transport._impl] = channel
         self._connections.add(connection)
         channel.tick()
@@ -310,7 +313,9 @@ class Container:
         if ssl_domain is None and parsed.scheme == Url.AMQPS:
             ssl_domain = self.ssl.server
         host, port = host_port(parsed, "")
-        return Acceptor(self, host, port, ssl_domain)
+        acceptor = Acceptor(self, host, port, ssl_domain)
+        _log.listening(host, acceptor.port)
+        return acceptor
 
     # ----- links -----
 
@@ -386,6 +391,15 @@ class Container:
         _apply_options(receiver, options)
         receiver.open()
         return receiver
+
+    def declare_transaction(
+        self, context: Connection, handler: Any = None, settle_before_discharge: bool = False
+    ) -> _transactions.Transaction:
+        """Declare a local transaction on a connection (its coordinator link is made on first
+        use); ``handler`` (a TransactionHandler, else the container's handlers) gets
+        ``on_transaction_declared`` with ``event.transaction``, then the discharge's outcome.
+        ``settle_before_discharge`` settles deliveries accepted in it at once."""
+        return _transactions.declare(self, context, handler, settle_before_discharge)
 
     def selectable(self, handler: Any = None, delegate: Any = None) -> Any:
         """Watch an EventInjector (python-qpid-proton's way of registering one):
@@ -482,6 +496,7 @@ class Container:
         types = EventType.TYPES
         null = ffi.NULL
         transport_type = Event.TRANSPORT
+        transport_ends = _TRANSPORT_ENDS
         bookkeeping = _BOOKKEEPING
         settled = pending_settled()
         while True:
@@ -498,6 +513,8 @@ class Container:
                             channel = self._channels.get(context._impl)
                             if channel is not None:
                                 self._dirty.add(channel)
+                        elif etype in transport_ends and self._transport_ending(etype, context):
+                            continue
                         handler = scoped_handler(event)
                         if handler is not None:
                             dispatch(handler, event)
@@ -519,6 +536,47 @@ class Container:
                     channel.write()
             if peek(collector) == null and not self._dirty:
                 return
+
+    def _transport_ending(self, etype: EventType, transport: Transport) -> bool:
+        """Before handlers see TRANSPORT_ERROR or TRANSPORT_TAIL_CLOSED: make a broken
+        connection end as one. True means: drop this event (an error already reported).
+
+        The engine ends some broken connections quietly: a socket error we recorded, a frame
+        cut short by the peer, an unknown performative close the input with no
+        TRANSPORT_ERROR, sometimes with no condition, and leave the output open, so the socket
+        would never close (and a peer that stopped reading keeps our output from draining).
+        When the input ends without the peer's Close, this gives the transport a condition
+        (``amqp:connection:framing-error`` "connection aborted" if none is set), dispatches
+        one TRANSPORT_ERROR, writes what output the socket still takes and closes the output.
+        """
+        channel = self._channels.get(transport._impl)
+        if channel is None:
+            return False
+        if etype is Event.TRANSPORT_ERROR:
+            duplicate = channel.error_reported
+            channel.error_reported = True
+            return duplicate
+        connection = channel.connection
+        if connection._impl is not None and connection.state & lib.PN_REMOTE_CLOSED:
+            return False  # the peer said Close: an orderly end
+        t = channel._t
+        cond = lib.pn_transport_condition(t)
+        if not lib.pn_condition_is_set(cond):
+            lib.pn_condition_set_name(cond, b"amqp:connection:framing-error")
+            lib.pn_condition_set_description(cond, b"connection aborted")
+        if not channel.error_reported:
+            channel.error_reported = True
+            event = Event(Event.TRANSPORT_ERROR, transport, self)
+            handler = scoped_handler(event)
+            if handler is not None:
+                dispatch(handler, event)
+            else:
+                self._to_container_handlers(event)
+        if lib.pn_transport_pending(t) >= 0:
+            if channel.sock is not None and not channel.connecting:
+                channel.write()
+            lib.pn_transport_close_head(t)
+        return False
 
     def _after(self, etype: EventType, context: Any) -> None:
         """The container's own bookkeeping, after handlers have seen the event."""
@@ -548,6 +606,9 @@ class Container:
             return
         connection = channel.connection
         connector = channel.connector
+        _log.transport_closed(
+            _log.which(connection._url, channel.peer), connection, transport.condition
+        )
         reconnecting = connector is not None and connector.on_transport_closed(transport)
         # Unbind now (a reconnect binds the connection anew) but free the transport only after
         # the events still queued for it: else they would wrap the dying pointer afresh and
@@ -572,6 +633,9 @@ _BOOKKEEPING = frozenset(
         Event.LINK_FINAL,
     }
 )
+
+
+_TRANSPORT_ENDS = frozenset({Event.TRANSPORT_ERROR, Event.TRANSPORT_TAIL_CLOSED})
 
 
 def _check_mechanisms(mechs: Any) -> str:

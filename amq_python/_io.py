@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from proton_ext import ffi, lib
 
-from ._transport import Transport
+from ._transport import Transport, raise_trace_error
 
 if TYPE_CHECKING:
     from ._container import Container
@@ -54,6 +54,9 @@ class Channel:
         self.want_write = False
         self.mask = 0
         self.tick_task: Any = None
+        self.peer: str | None = None  # an accepted socket's peer address, for the log
+        self.tick_deadline = 0
+        self.error_reported = False
         self._t = transport._impl
 
     def start_connect(self, host: str, port: int) -> None:
@@ -121,7 +124,7 @@ class Channel:
             lib.pn_transport_process(t, n)
             if n < capacity:
                 break
-        self.container._dirty.add(self)
+        self.tick()  # also marks the channel dirty
         self.after_io()
 
     def write(self) -> None:
@@ -159,6 +162,7 @@ class Channel:
             self.close_socket()
         else:
             self.update()
+        raise_trace_error()
 
     def update(self) -> None:
         """Register the socket for the events we now care about."""
@@ -191,15 +195,28 @@ class Channel:
         lib.pn_transport_close_tail(t)
         lib.pn_transport_close_head(t)
         self.close_socket()
+        raise_trace_error()
 
     def tick(self) -> None:
-        """Run the transport's timers and schedule the next tick."""
-        self.tick_task = None
+        """Run the transport's timers and (re)schedule the next tick.
+
+        Called when the channel starts, when the tick is due, and after every read: input
+        moves the engine's deadlines (the peer's Open brings its idle timeout, so heartbeats
+        become due; frames push back our idle timeout), and before any input the engine may
+        have no deadline to give at all."""
         if self._t is None:
             return
         deadline = lib.pn_transport_tick(self._t, self.container.now_ms())
+        raise_trace_error()
         self.container._dirty.add(self)
+        task = self.tick_task
+        if task is not None and not task.cancelled:
+            if deadline == self.tick_deadline:
+                return
+            task.cancel()
+        self.tick_task = None
         if deadline:
+            self.tick_deadline = deadline
             self.tick_task = self.container._schedule_internal(
                 max(0.0, deadline / 1000.0 - self.container.now), self.tick
             )

@@ -22,6 +22,9 @@ class LinkOption:
 class SenderOption(LinkOption):
     """An option that applies to senders only."""
 
+    def apply(self, sender: Link) -> None:
+        """Change the sender."""
+
     def test(self, link: Link) -> bool:
         """Only senders."""
         return link.is_sender
@@ -29,6 +32,9 @@ class SenderOption(LinkOption):
 
 class ReceiverOption(LinkOption):
     """An option that applies to receivers only."""
+
+    def apply(self, receiver: Link) -> None:
+        """Change the receiver."""
 
     def test(self, link: Link) -> bool:
         """Only receivers."""

@@ -1111,7 +1111,9 @@ def _decode_into(msg: Message, buffer: bytes | bytearray | memoryview) -> None:
     try:
         _decode_fast(msg, raw)
         return
-    except (_Slow, KeyError, IndexError, struct.error, UnicodeDecodeError):
+    except (_Slow, KeyError, IndexError, struct.error, ValueError, OverflowError):
+        # ValueError/OverflowError: bad UTF-8, or a char beyond Unicode; the C path then
+        # raises the documented error for it.
         msg.clear()
     _decode_c(msg, raw)
 

@@ -13,6 +13,7 @@ about a TLS failure: ``explain_condition`` adds that advice to the engine's ters
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -131,6 +132,44 @@ def explain_condition(transport: Transport, condition: Condition | None) -> Cond
     return Condition(condition.name, f"{description}{_ADVICE_MARK}{advice}", condition.info)
 
 
+# Transport.tracer: the C engine calls back into Python with each trace line.
+# 1. Setting ``tracer`` installs ``_on_trace`` as the C callback ``amqx_pytracer``
+#    (proton_ext/cdef/callbacks.h) on first use, and sets it on the C transport.
+# 2. During a C call that logs (pn_transport_process, pn_transport_pending, ...), C calls
+#    ``_on_trace``, which finds the Transport by its address and calls the user's tracer.
+# 3. An exception from the tracer must not cross into C: ``_on_trace`` stores it in
+#    ``_trace_errors`` and returns.
+# 4. The Python code that made the C call re-raises it when the call returns:
+#    ``raise_trace_error()`` (the Transport methods below, and the container's socket code).
+_trace_errors: list[BaseException] = []
+
+
+def _on_trace(impl: Any, message: Any) -> None:
+    """The C trace callback (step 2): never raises (step 3)."""
+    try:
+        transport = live.get(impl)
+        if transport is not None and transport._tracer is not None:
+            transport._tracer(transport, ffi.string(message).decode("utf-8", "replace"))
+    except BaseException as e:  # noqa: B036 - stored and re-raised by raise_trace_error()
+        _trace_errors.append(e)
+
+
+@functools.cache
+def _trace_callback() -> Any:
+    """The C function pointer of ``_on_trace`` (step 1), registered on first use."""
+    ffi.def_extern(name="amqx_pytracer")(_on_trace)
+    return lib.amqx_pytracer
+
+
+def raise_trace_error() -> None:
+    """Re-raise the first exception a tracer raised during the C calls just made (step 4);
+    later ones, from the same calls, are dropped with it."""
+    if _trace_errors:
+        error = _trace_errors[0]
+        _trace_errors.clear()
+        raise error
+
+
 class Transport(Wrapper):
     """The AMQP protocol engine for one connection's byte stream."""
 
@@ -141,11 +180,12 @@ class Transport(Wrapper):
     CLIENT = 1
     SERVER = 2
 
-    def __init__(self, mode: int | None = None, _impl: Any = None) -> None:
-        self._owned = _impl is None
-        impl = lib.pn_transport() if _impl is None else _impl
-        if _impl is None and mode == Transport.SERVER:
-            lib.pn_transport_set_server(impl)
+    def __init__(self, mode: int | None = None, impl: Any = None) -> None:
+        self._owned = impl is None
+        if impl is None:
+            impl = lib.pn_transport()
+            if mode == Transport.SERVER:
+                lib.pn_transport_set_server(impl)
         self._attach(impl)
         self._sasl: SASL | None = None
         self._ssl: SSL | None = None
@@ -157,7 +197,7 @@ class Transport(Wrapper):
         if impl == ffi.NULL:
             return None
         found = live.get(impl)
-        return found if found is not None else cls(_impl=impl)
+        return found if found is not None else cls(impl=impl)
 
     def _live_impl(self) -> Any:
         if self._impl is None:
@@ -197,35 +237,41 @@ class Transport(Wrapper):
         check(lib.pn_transport_unbind(impl), TransportException, lib.pn_transport_error(impl))
 
     def trace(self, n: int) -> None:
-        """Turn on protocol tracing to stderr (TRACE_FRM, TRACE_RAW, ...)."""
+        """Turn on protocol tracing (TRACE_FRM, TRACE_RAW, ...): to stderr, or to ``tracer``
+        when one is set. ``PN_TRACE_FRM=1`` in the environment turns on TRACE_FRM for every
+        transport (the C engine reads it)."""
         lib.pn_transport_trace(self._live_impl(), n)
 
     @property
     def tracer(self) -> Callable[[Transport, str], None] | None:
-        """A Python callable receiving trace lines (kept for API parity; tracing goes to
-        stderr through ``trace()``)."""
+        """A callable ``tracer(transport, line)`` receiving the trace lines (instead of
+        stderr); an exception it raises is re-raised by the call that made the engine trace."""
         return self._tracer
 
     @tracer.setter
     def tracer(self, tracer: Callable[[Transport, str], None] | None) -> None:
+        impl = self._live_impl()
+        if tracer is not None:
+            lib.pn_transport_set_tracer(impl, _trace_callback())
         self._tracer = tracer
 
     def log(self, message: str) -> None:
-        """Write a line to the transport's log."""
+        """Write a line to the transport's log (the tracer, or stderr when tracing)."""
         lib.pn_transport_log(self._live_impl(), message.encode())
+        raise_trace_error()
 
-    def require_auth(self, required: bool) -> None:
+    def require_auth(self, bool: bool) -> None:
         """Refuse peers that do not authenticate (server side)."""
-        lib.pn_transport_require_auth(self._live_impl(), required)
+        lib.pn_transport_require_auth(self._live_impl(), bool)
 
     @property
     def authenticated(self) -> bool:
         """True once SASL has authenticated the peer."""
         return bool(lib.pn_transport_is_authenticated(self._live_impl()))
 
-    def require_encryption(self, required: bool) -> None:
+    def require_encryption(self, bool: bool) -> None:
         """Refuse peers that do not encrypt (server side)."""
-        lib.pn_transport_require_encryption(self._live_impl(), required)
+        lib.pn_transport_require_encryption(self._live_impl(), bool)
 
     @property
     def encrypted(self) -> bool:
@@ -251,28 +297,33 @@ class Transport(Wrapper):
         """Bytes of input the transport can take now (negative once input is closed)."""
         return lib.pn_transport_capacity(self._live_impl())
 
-    def push(self, data: bytes) -> None:
+    def push(self, binary: bytes) -> None:
         """Give the transport input bytes."""
         impl = self._live_impl()
-        n = lib.pn_transport_push(impl, data, len(data))
+        n = lib.pn_transport_push(impl, binary, len(binary))
+        raise_trace_error()
         if n < 0:
             check(n, TransportException, lib.pn_transport_error(impl))
-        elif n < len(data):
-            raise OverflowError(f"unable to process all bytes: {n} < {len(data)}")
+        elif n < len(binary):
+            raise OverflowError(f"unable to process all bytes: {n} < {len(binary)}")
 
     def close_tail(self) -> None:
         """No more input will come."""
         lib.pn_transport_close_tail(self._live_impl())
+        raise_trace_error()
 
     def pending(self) -> int:
         """Bytes of output ready (negative once output is closed)."""
-        return lib.pn_transport_pending(self._live_impl())
+        pending = lib.pn_transport_pending(self._live_impl())
+        raise_trace_error()
+        return pending
 
     def peek(self, size: int) -> bytes | None:
         """Up to ``size`` bytes of output, without consuming them."""
         impl = self._live_impl()
         buf = ffi.new("char[]", max(size, 1))
         n = lib.pn_transport_peek(impl, buf, size)
+        raise_trace_error()
         if n == lib.PN_EOS:
             return None
         check(n, TransportException, lib.pn_transport_error(impl))
@@ -281,10 +332,12 @@ class Transport(Wrapper):
     def pop(self, size: int) -> None:
         """Consume ``size`` bytes of output (after writing them)."""
         lib.pn_transport_pop(self._live_impl(), size)
+        raise_trace_error()
 
     def close_head(self) -> None:
         """No more output will be read."""
         lib.pn_transport_close_head(self._live_impl())
+        raise_trace_error()
 
     @property
     def closed(self) -> bool:
@@ -294,6 +347,7 @@ class Transport(Wrapper):
     def tick(self, now: float) -> float:
         """Run timers (heartbeats, idle timeout) at ``now`` seconds; the next deadline or 0."""
         deadline = lib.pn_transport_tick(self._live_impl(), int(now * 1000))
+        raise_trace_error()
         return deadline / 1000.0
 
     @property
@@ -672,9 +726,9 @@ class SSL:
         """The subject of the peer's certificate."""
         return _str(lib.pn_ssl_get_remote_subject(self._impl))
 
-    def get_cert_subject_subfield(self, subfield: int) -> str | None:
+    def get_cert_subject_subfield(self, subfield_name: int) -> str | None:
         """One field of the peer certificate's subject (CERT_COMMON_NAME, ...)."""
-        return _str(lib.pn_ssl_get_remote_subject_subfield(self._impl, subfield))
+        return _str(lib.pn_ssl_get_remote_subject_subfield(self._impl, subfield_name))
 
     def get_cert_subject(self) -> str | None:
         """The subject of the peer's certificate."""

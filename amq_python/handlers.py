@@ -25,6 +25,7 @@ from ._endpoints import Endpoint
 from ._events import Event, Handler, call
 from ._exceptions import ProtonException
 from ._message import decode_message
+from ._transactions import Transaction, TransactionHandler
 
 _LOCAL_MASK = lib.PN_LOCAL_MASK
 _REMOTE_MASK = lib.PN_REMOTE_MASK
@@ -504,6 +505,28 @@ class Handshaker(Handler):
             link.close()
 
 
+class TransactionalClientHandler(MessagingHandler, TransactionHandler):
+    """A MessagingHandler that also receives transaction events, with ``accept`` able to
+    accept under a transaction. Messages are not accepted automatically (``auto_accept`` is
+    False by default): the application accepts each, in or out of a transaction."""
+
+    def __init__(
+        self,
+        prefetch: int = 10,
+        auto_accept: bool = False,
+        auto_settle: bool = True,
+        peer_close_is_error: bool = False,
+    ) -> None:
+        super().__init__(prefetch, auto_accept, auto_settle, peer_close_is_error)
+
+    def accept(self, delivery: Delivery, transaction: Transaction | None = None) -> None:
+        """Accept ``delivery`` under ``transaction``, or plainly (and settle) without one."""
+        if transaction is None:
+            super().accept(delivery)
+        else:
+            transaction.accept(delivery)
+
+
 __all__ = [
     "Acking",
     "EndpointStateHandler",
@@ -514,4 +537,6 @@ __all__ = [
     "OutgoingMessageHandler",
     "Reject",
     "Release",
+    "TransactionHandler",
+    "TransactionalClientHandler",
 ]

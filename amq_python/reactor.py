@@ -18,6 +18,7 @@ from ._link_options import (
     Selector,
     SenderOption,
 )
+from ._transactions import Transaction
 
 __all__ = [
     "Acceptor",
@@ -38,4 +39,5 @@ __all__ = [
     "Selector",
     "SenderOption",
     "Task",
+    "Transaction",
 ]

@@ -40,7 +40,6 @@ NOT_API = {
 }
 
 _MISSING = "not implemented yet (issue 7)"
-_TXN = "transactions are not wired into the container yet (issue 7, amq_python/_transactions.py)"
 _SELECTABLE = (
     "proton's Selectable/IO layer: our Container drives sockets with selectors and has no "
     "selectable events"
@@ -78,8 +77,6 @@ ALLOWED: dict[str, str] = {
     "missing proton.handlers.EndpointStateHandler.on_session_opening": _HANDLERS_ATTR,
     "missing proton.handlers.IOHandler": _SELECTABLE,
     "missing proton.handlers.PythonIO": _SELECTABLE,
-    "missing proton.handlers.TransactionHandler": _TXN,
-    "missing proton.handlers.TransactionalClientHandler": _TXN,
     "bases proton.reactor.ApplicationEvent": "ours derives from Event (so it has every Event "
     "attribute); proton's from its private EventBase",
     "missing proton.reactor.ApplicationEvent.TYPES": "proton's class-level registry of event "
@@ -87,7 +84,6 @@ ALLOWED: dict[str, str] = {
     "missing proton.reactor.Container.acceptor": _REACTOR_INTERNAL,
     "missing proton.reactor.Container.connection": _REACTOR_INTERNAL,
     "missing proton.reactor.Container.connection_to_host": _REACTOR_INTERNAL,
-    "missing proton.reactor.Container.declare_transaction": _TXN,
     "missing proton.reactor.Container.mark": _REACTOR_INTERNAL,
     "missing proton.reactor.Container.on_error": _REACTOR_INTERNAL,
     "missing proton.reactor.Container.push_event": _REACTOR_INTERNAL,
@@ -101,7 +97,6 @@ ALLOWED: dict[str, str] = {
     "missing proton.reactor.Container.yield_": _REACTOR_INTERNAL,
     "missing proton.reactor.EventInjector.on_selectable_init": _SELECTABLE,
     "missing proton.reactor.EventInjector.on_selectable_readable": _SELECTABLE,
-    "missing proton.reactor.Transaction": _TXN,
     "signature proton.Delivery": "constructed by the library only; ours also takes the link",
     "signature proton.Disposition": "constructed by the library only; ours also takes the "
     "delivery",
@@ -113,32 +108,13 @@ ALLOWED: dict[str, str] = {
     "a superset",
     "signature proton.SSL": "domain defaults to None (the container's client domain), a "
     "superset",
-    "signature proton.SSL.get_cert_subject_subfield": "TO FIX: parameter is named "
-    "subfield, proton's subfield_name",
-    "signature proton.SymbolList.append": "TO FIX: parameter names",
-    "signature proton.SymbolList.extend": "TO FIX: parameter names",
-    "signature proton.SymbolList.insert": "TO FIX: parameter names",
     "signature proton.Terminus": "constructed by the library only; ours also takes the link",
-    "signature proton.Transport": "TO FIX: second parameter is _impl, proton's impl",
-    "signature proton.Transport.push": "TO FIX: parameter is data, proton's binary",
-    "signature proton.Transport.require_auth": "TO FIX: parameter is required, "
-    "proton's bool",
-    "signature proton.Transport.require_encryption": "TO FIX: parameter is required, "
-    "proton's bool",
     "signature proton.handlers.Handshaker": "inherits our Handler(*handlers), a superset",
     "signature proton.reactor.Backoff": "proton's takes **kwargs it ignores; ours names its "
     "options (initial, factor, max_delay, max_tries, jitter)",
     "signature proton.reactor.Container.schedule": "handler defaults to None (the container's "
     "handlers), a superset",
     "signature proton.reactor.Handler": "ours also takes child handlers, a superset",
-    "signature proton.reactor.ReceiverOption.apply": "TO FIX: parameter is link, "
-    "proton's receiver",
-    "signature proton.reactor.SenderOption.apply": "TO FIX: parameter is link, "
-    "proton's sender",
-    "signature proton.ubyte": "TO FIX: parameter is value=0, proton's i (required)",
-    "signature proton.uint": "TO FIX: parameter is value=0, proton's u32 (required)",
-    "signature proton.ulong": "TO FIX: parameter is value=0, proton's u64 (required)",
-    "signature proton.ushort": "TO FIX: parameter is value=0, proton's i (required)",
 }
 
 _SIMPLE = (type(None), bool, int, float, str, bytes)
