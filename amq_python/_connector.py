@@ -34,6 +34,10 @@ from ._url import Url
 if TYPE_CHECKING:
     from ._container import Container, Task
 
+DEFAULT_MAX_FRAME = 1 << 20
+"""The largest frame we accept unless told otherwise: without a limit a peer may send a large
+message as one frame, which the engine then buffers whole before we can read any of it."""
+
 UNAUTHORIZED = "amqp:unauthorized-access"
 GAVE_UP = "amqp:connection:forced"
 
@@ -112,8 +116,7 @@ class Connector:
             ssl.peer_hostname = options.get("sni") or options.get("virtual_host") or host
         if self.heartbeat:
             transport.idle_timeout = self.heartbeat
-        if options.get("max_frame_size"):
-            transport.max_frame_size = options["max_frame_size"]
+        transport.max_frame_size = options.get("max_frame_size") or DEFAULT_MAX_FRAME
         transport.bind(connection)
         channel = Channel(self.container, transport, connection, None, self)
         self.channel = channel

@@ -29,7 +29,7 @@ from proton_ext import ffi, lib
 from . import _log, _transactions
 from ._backoff import Policy
 from ._connect_config import load_connect_config
-from ._connector import Connector, host_port
+from ._connector import DEFAULT_MAX_FRAME, Connector, host_port
 from ._delivery import Delivery, detach_settled, pending_settled
 from ._endpoints import Connection, Link, Receiver, Sender, Session
 from ._events import Event, EventType, dispatch, scoped_handler
@@ -256,6 +256,7 @@ class Container:
             if ssl_domain is None:
                 ssl_domain = file_domain
             kwargs = {**config, **kwargs}
+        _check_connect_options(heartbeat, kwargs)
         if heartbeat is not None and heartbeat < 0:
             raise ValueError(f"connect(): heartbeat must be positive seconds, not {heartbeat}")
         if kwargs.get("allowed_mechs") is not None:
@@ -298,6 +299,7 @@ class Container:
                 set_cyrus_config(path, self.sasl_config_name)
         if acceptor.ssl_domain is not None:
             transport.ssl(acceptor.ssl_domain)
+        transport.max_frame_size = DEFAULT_MAX_FRAME
         transport.bind(connection)
         channel = Channel(self, transport, connection, sock)
         channel.peer = _log.peer_name(sock)
@@ -348,6 +350,7 @@ class Container:
             if target is None and url.path:
                 target = url.path
             context = self.connect(url)
+        _check_text("create_sender", target=target, source=source, name=name)
         session = self._session_for(context)
         sender = session.sender(name or self._link_name("sender"))
         if source:
@@ -378,6 +381,7 @@ class Container:
             if source is None and url.path:
                 source = url.path
             context = self.connect(url)
+        _check_text("create_receiver", source=source, target=target, name=name)
         session = self._session_for(context)
         receiver = session.receiver(name or self._link_name("receiver"))
         if source:
@@ -422,11 +426,33 @@ class Container:
     # ----- the loop -----
 
     def run(self) -> None:
-        """Run until there is nothing left to do (or ``stop()``)."""
+        """Run until there is nothing left to do (or ``stop()``).
+
+        A KeyboardInterrupt (or SystemExit) inside the loop closes every socket at once (no
+        graceful Close: the loop is not running any more) and propagates; an exception from a
+        handler propagates with the sockets left as they are, so ``run()`` can go on."""
         self.start()
-        while self.process():
-            pass
+        try:
+            while self.process():
+                pass
+        except (KeyboardInterrupt, SystemExit):
+            self._abort()
+            raise
         self._to_container_handlers(Event(Event.REACTOR_FINAL, None, self))
+
+    def _abort(self) -> None:
+        """Close every socket now: connections (their transports get a ``proton:io``
+        condition), listeners and injectors; cancel the timers."""
+        self._stopping = True
+        for channel in list(self._channels.values()):
+            if channel._t is not None:
+                channel.io_error("interrupted")
+        for acceptor in list(self._acceptors):
+            acceptor.close()
+        for injector in list(self._injectors):
+            injector._release()
+        for _deadline, _seq, task in self._timers:
+            task.cancel()
 
     def start(self) -> None:
         """Fire ``on_start``; ``run()`` calls this."""
@@ -636,6 +662,43 @@ _BOOKKEEPING = frozenset(
 
 
 _TRANSPORT_ENDS = frozenset({Event.TRANSPORT_ERROR, Event.TRANSPORT_TAIL_CLOSED})
+
+
+_TEXT_OPTIONS = ("user", "password", "virtual_host", "sni", "sasl_config_name", "sasl_config_path")
+
+
+def _check_text(where: str, **values: Any) -> None:
+    """TypeError naming the argument when one that must be text is not (before C sees it)."""
+    for name, value in values.items():
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"{where}(): {name} must be a str, not {type(value).__name__}")
+
+
+def _check_connect_options(heartbeat: Any, options: dict[str, Any]) -> None:
+    """Reject connect() options of the wrong type or range now, with the option's name: else
+    they would fail later, inside the event loop, in a C call. Values are never echoed (one of
+    them is the password)."""
+    if heartbeat is not None and (
+        isinstance(heartbeat, bool) or not isinstance(heartbeat, (int, float))
+    ):
+        raise TypeError(
+            f"connect(): heartbeat must be a number of seconds, not {type(heartbeat).__name__}"
+        )
+    _check_text("connect", **{name: options.get(name) for name in _TEXT_OPTIONS})
+    size = options.get("max_frame_size")
+    if size is not None:
+        if isinstance(size, bool) or not isinstance(size, int):
+            raise TypeError(
+                f"connect(): max_frame_size must be an int, not {type(size).__name__}"
+            )
+        if not 0 <= size <= 0xFFFFFFFF:
+            raise ValueError(f"connect(): max_frame_size must be in [0, 2**32 - 1], not {size}")
+    mechs = options.get("allowed_mechs")
+    if mechs is not None and not (
+        isinstance(mechs, str)
+        or (isinstance(mechs, (list, tuple)) and all(isinstance(m, str) for m in mechs))
+    ):
+        raise TypeError("connect(): allowed_mechs must be a str or a list of str")
 
 
 def _check_mechanisms(mechs: Any) -> str:

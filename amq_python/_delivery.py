@@ -172,7 +172,14 @@ class Delivery:
     MODIFIED = MODIFIED
 
     __slots__ = (
-        "_impl", "_link", "_tag", "_remote_state", "_local_state", "_local_settled", "__dict__"
+        "_impl",
+        "_link",
+        "_tag",
+        "_remote_state",
+        "_local_state",
+        "_local_settled",
+        "_received",
+        "__dict__",
     )
 
     def __init__(self, impl: Any, link: Link) -> None:
@@ -182,6 +189,7 @@ class Delivery:
         self._remote_state = 0
         self._local_state = 0
         self._local_settled = False
+        self._received: bytearray | None = None  # a large message read as it arrives
         live[impl] = self
         link._deliveries[impl] = self
 

@@ -211,8 +211,8 @@ class Channel:
         self.container._dirty.add(self)
         task = self.tick_task
         if task is not None and not task.cancelled:
-            if deadline == self.tick_deadline:
-                return
+            if deadline and deadline >= self.tick_deadline:
+                return  # the tick already due first reschedules from the engine's answer then
             task.cancel()
         self.tick_task = None
         if deadline:

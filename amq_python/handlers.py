@@ -260,10 +260,12 @@ class IncomingMessageHandler(Handler, Acking):
             call(self.delegate, "on_aborted", event)
             delivery.settle()
         elif lib.pn_delivery_readable(impl) and not lib.pn_delivery_partial(impl):
-            event.message = _receive(link_impl, impl)
+            event.message = _receive(link_impl, delivery)
             self.on_message(event)
             if self.auto_accept and not delivery._local_settled:
                 self.accept(delivery)
+        elif lib.pn_delivery_partial(impl) and lib.pn_delivery_pending(impl) >= LARGE_MESSAGE:
+            _drain(link_impl, delivery)
         elif lib.pn_delivery_updated(impl) and lib.pn_delivery_settled(impl):
             call(self.delegate, "on_settled", event)
 
@@ -285,8 +287,14 @@ class IncomingMessageHandler(Handler, Acking):
         call(self.delegate, "on_aborted", event)
 
 
+LARGE_MESSAGE = 1 << 20
+"""Messages at least this large are read as their frames arrive, into a buffer of their own,
+so the engine does not hold a whole copy of the message next to ours."""
+
+
 class _RecvBuffer(threading.local):
-    """One growing receive buffer per thread, reused for every incoming message."""
+    """One receive buffer per thread, reused for every incoming message smaller than
+    LARGE_MESSAGE (grown up to that size, never beyond)."""
 
     size = 0
     buf: Any = None
@@ -295,11 +303,30 @@ class _RecvBuffer(threading.local):
 _recv_buffer = _RecvBuffer()
 
 
-def _receive(link_impl: Any, delivery_impl: Any) -> Any:
-    """Read the whole current delivery into our buffer, decode it, and advance the link."""
-    pending = lib.pn_delivery_pending(delivery_impl)
+def _drain(link_impl: Any, delivery: Any) -> None:
+    """Move what has arrived of a large delivery from the engine to the delivery's own buffer."""
+    received = delivery._received
+    if received is None:
+        received = delivery._received = bytearray()
+    pending = lib.pn_delivery_pending(delivery._impl)
+    start = len(received)
+    received.extend(bytes(0) if pending <= 0 else b"\0" * pending)
+    n = lib.pn_link_recv(link_impl, ffi.from_buffer(received) + start, pending)
+    del received[start + max(n, 0):]
+
+
+def _receive(link_impl: Any, delivery: Any) -> Any:
+    """Read the whole current delivery, decode it, and advance the link."""
+    impl = delivery._impl
+    pending = lib.pn_delivery_pending(impl)
+    if delivery._received is not None or pending >= LARGE_MESSAGE:
+        _drain(link_impl, delivery)
+        raw = bytes(delivery._received)
+        delivery._received = None
+        lib.pn_link_advance(link_impl)
+        return decode_message(raw)
     if pending > _recv_buffer.size:
-        _recv_buffer.size = max(pending, 2 * _recv_buffer.size, 4096)
+        _recv_buffer.size = min(max(pending, 2 * _recv_buffer.size, 4096), LARGE_MESSAGE)
         _recv_buffer.buf = ffi.new("char[]", _recv_buffer.size)
     buf = _recv_buffer.buf
     n = lib.pn_link_recv(link_impl, buf, pending)
