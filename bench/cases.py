@@ -14,8 +14,10 @@ from __future__ import annotations
 import statistics
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from bench.procs import REPO, free_port, listening, measure
 
@@ -49,6 +51,7 @@ class Settings:
     idle_connections: int = 1_000
     scale_connections: int = 100
     startup_samples: int = 5
+    big_message: int = 100_000_000
     timeout: float = 300.0
 
     @classmethod
@@ -60,6 +63,7 @@ class Settings:
             warmup=50,
             idle_connections=100,
             startup_samples=2,
+            big_message=10_000_000,
             timeout=60.0,
         )
 
@@ -135,6 +139,17 @@ def memory(variant: Variant, settings: Settings) -> dict[str, float]:
         return measure(holder, settings.timeout)
 
 
+def big_message(variant: Variant, settings: Settings) -> dict[str, float]:
+    """Scenario 4b: one large message from a sender process to a receiver process."""
+    port = free_port()
+    with tempfile.TemporaryDirectory() as scratch:
+        report = Path(scratch) / "receiver.json"
+        size = ("--size", settings.big_message, "--report", report)
+        with listening(_module("bigmessage", variant.peer, port, "receive", *size)):
+            sender = _module("bigmessage", variant.impl, port, "send", *size)
+            return measure(sender, settings.timeout)
+
+
 def all_cases(settings: Settings) -> list[Case]:
     """Every case, with the variants each one compares."""
     python = (PROTON, AMQ, MIXED)
@@ -151,6 +166,12 @@ def all_cases(settings: Settings) -> list[Case]:
             ("rss_mib", "kib_per_connection"),
             memory,
             python,
+        ),
+        Case(
+            f"4b. memory: one {settings.big_message // 1_000_000} MB message",
+            ("sender_mib", "receiver_mib", "sender_x", "receiver_x"),
+            big_message,
+            (PROTON, AMQ),
         ),
         Case(
             f"5. scale: {settings.scale_connections} connections, 100 B, window 1000",
