@@ -6,8 +6,9 @@ Loggers, under ``amq_python`` (configure that one to see them all):
   (INFO), transports lost with their error and the reconnect that follows (WARNING, INFO),
   reconnecting given up (ERROR).
 
-Nothing is configured here (a library leaves handlers to the application; Python's last-resort
-handler shows WARNING and above when none is set). Addresses are logged as
+Nothing is printed unless the application configures logging: the ``amq_python`` logger has a
+``NullHandler``, as the logging documentation asks of libraries (so Python's last-resort
+handler does not write warnings to stderr behind the application's back). Addresses are logged as
 ``scheme://host:port`` only: never a user name or a password. Each function checks
 ``isEnabledFor`` first, so a disabled level costs one call.
 
@@ -25,6 +26,7 @@ from ._condition import Condition
 from ._endpoints import Endpoint
 from ._url import Url
 
+logging.getLogger("amq_python").addHandler(logging.NullHandler())
 container_log = logging.getLogger("amq_python.container")
 connection_log = logging.getLogger("amq_python.connection")
 

@@ -149,9 +149,16 @@ def _on_trace(impl: Any, message: Any) -> None:
     try:
         transport = live.get(impl)
         if transport is not None and transport._tracer is not None:
-            transport._tracer(transport, ffi.string(message).decode("utf-8", "replace"))
+            transport._tracer(transport, _redacted(message))
     except BaseException as e:  # noqa: B036 - stored and re-raised by raise_trace_error()
         _trace_errors.append(e)
+
+
+def _redacted(message: Any) -> str:
+    """A trace line with any SASL response (a PLAIN password) replaced by <redacted>."""
+    size = len(ffi.string(message)) + 16
+    out = ffi.new("char[]", size)
+    return ffi.string(lib.amqx_redact_line(message, out, size)).decode("utf-8", "replace")
 
 
 @functools.cache
@@ -186,6 +193,7 @@ class Transport(Wrapper):
             impl = lib.pn_transport()
             if mode == Transport.SERVER:
                 lib.pn_transport_set_server(impl)
+            lib.amqx_redact_log(impl)  # no SASL response (a PLAIN password) in frame traces
         self._attach(impl)
         self._sasl: SASL | None = None
         self._ssl: SSL | None = None
