@@ -18,3 +18,9 @@ bench: $(PY)
 
 bench-quick: $(PY)
 	$(PY) bench/run.py --quick
+
+fuzz: $(PY)
+	$(PY) fuzz/run.py --duration 600
+
+soak: $(PY)
+	$(PY) soak/run.py

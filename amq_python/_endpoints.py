@@ -774,6 +774,8 @@ class Sender(Link):
         if isinstance(obj, (bytes, bytearray, memoryview)):
             return self.stream(bytes(obj))
         impl = self._live_impl()
+        if lib.pn_link_state(impl) & lib.PN_LOCAL_CLOSED:
+            raise LinkException(f"cannot send on link {self.name!r}: it is closed")
         encoded = encode_message(obj)
         raw = self._tags() if tag is None else (
             tag.encode("utf-8", "surrogateescape") if isinstance(tag, str) else tag

@@ -143,7 +143,15 @@ class EventInjector:
                     dispatch(h, event)
             container._process_events()
         if closed:
+            self._release()
+
+    def _release(self) -> None:
+        """Stop being watched and close the wake-up sockets (closed, drained or interrupted)."""
+        with self._lock:
+            self._closed = True
+        container = self._container
+        if container is not None and self in container._injectors:
             container._selector.unregister(self._wake_r)
             container._injectors.discard(self)
-            self._wake_r.close()
-            self._wake_w.close()
+        self._wake_r.close()
+        self._wake_w.close()
