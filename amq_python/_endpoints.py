@@ -105,6 +105,9 @@ class Connection(Endpoint):
         self._url: Any = None
         self._container_obj: Any = None
         self._connector: Any = None
+        # Sessions and links wrapped on this connection: dropped with it, even one the engine
+        # never finalizes on its own (a session the peer orphaned with a second Begin).
+        self._children: set[Endpoint] = set()
 
     @classmethod
     def wrap(cls, impl: Any) -> Connection | None:
@@ -113,6 +116,11 @@ class Connection(Endpoint):
             return None
         found = live.get(impl)
         return found if found is not None else cls(impl)
+
+    def _detach(self) -> None:
+        for child in list(self._children):
+            child._detach()
+        super()._detach()
 
     def _get_cond_impl(self) -> Any:
         return lib.pn_connection_condition(self._live_impl())
@@ -302,6 +310,7 @@ class Session(Endpoint):
     def __init__(self, impl: Any) -> None:
         self._attach(impl)
         self._parent: Connection | None = None
+        self.connection._children.add(self)
 
     @classmethod
     def wrap(cls, impl: Any) -> Session | None:
@@ -310,6 +319,11 @@ class Session(Endpoint):
             return None
         found = live.get(impl)
         return found if found is not None else cls(impl)
+
+    def _detach(self) -> None:
+        if self._impl is not None:
+            self.connection._children.discard(self)
+        super()._detach()
 
     def _get_cond_impl(self) -> Any:
         return lib.pn_session_condition(self._live_impl())
@@ -530,6 +544,7 @@ class Link(Endpoint):
     def __init__(self, impl: Any) -> None:
         self._attach(impl)
         self._parent: Session | None = None
+        self.connection._children.add(self)
         self._deliveries: dict[Any, Delivery] = {}
 
     @classmethod
@@ -545,6 +560,8 @@ class Link(Endpoint):
     def _detach(self) -> None:
         for delivery in list(self._deliveries.values()):
             delivery._detach()
+        if self._impl is not None:
+            self.connection._children.discard(self)
         super()._detach()
 
     def _get_cond_impl(self) -> Any:
