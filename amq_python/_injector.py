@@ -86,7 +86,8 @@ class EventInjector:
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
         self._queue: deque[Event] = deque()
-        self._lock = threading.Lock()
+        # Reentrant: a signal handler may trigger() on the thread that is in on_ready().
+        self._lock = threading.RLock()
         self._closed = False
         self._container: Container | None = None
 

@@ -67,7 +67,10 @@ class BrokerProcess:
     def signal(self, sig: signal.Signals) -> int:
         """Send ``sig`` and wait (at most 10 s) for the exit status."""
         self.proc.send_signal(sig)
-        return self.proc.wait(timeout=10)
+        try:
+            return self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"broker still running 10 s after {sig!r}:\n{self.log()}")
 
     def stop(self) -> None:
         """SIGTERM, SIGKILL after 5 s; close our ends."""

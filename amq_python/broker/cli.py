@@ -11,7 +11,6 @@ import argparse
 import logging
 import signal
 import sys
-import threading
 from collections.abc import Sequence
 from types import FrameType
 
@@ -43,13 +42,13 @@ def _url(host: str, port: int) -> str:
 def _on_signals(injector: EventInjector) -> None:
     """SIGINT/SIGTERM trigger a ``shutdown`` event on the container's thread.
 
-    The trigger runs on a short-lived thread: a signal handler interrupts the main thread
-    anywhere, possibly while it holds the injector's lock.
+    The handler only queues the event: it runs on the main thread between two bytecodes, so it
+    must not log or start threads (either may need a lock the interrupted code holds); the
+    injector's lock is reentrant for this reason.
     """
 
     def handle(signum: int, frame: FrameType | None) -> None:
-        logging.getLogger("amq_python.broker").info("signal %d received", signum)
-        threading.Thread(target=injector.trigger, args=(ApplicationEvent("shutdown"),)).start()
+        injector.trigger(ApplicationEvent("shutdown", subject=signum))
 
     signal.signal(signal.SIGINT, handle)
     signal.signal(signal.SIGTERM, handle)

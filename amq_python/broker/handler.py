@@ -85,7 +85,7 @@ class BrokerHandler(MessagingHandler):
     def on_shutdown(self, event: Event) -> None:
         """The ``shutdown`` application event (from a signal): close every connection and the
         listener; clients get ``grace`` seconds to answer before ``run()`` ends anyway."""
-        log.info("shutting down")
+        log.info("signal %s received: shutting down", getattr(event, "subject", None))
         event.container.stop()
         if self._connections:
             self._deadline = event.container.schedule(self.grace, self)
