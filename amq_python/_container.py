@@ -321,6 +321,18 @@ class Container:
 
     # ----- links -----
 
+    def _link_context(
+        self, context: str | Url | Connection | Session, address: str | None
+    ) -> tuple[Session, str | None]:
+        """The session a new link goes on, and its node address: a URL context opens a new
+        connection, and its path is the address when none is given."""
+        if isinstance(context, (str, Url)):
+            url = context if isinstance(context, Url) else Url(context)
+            if address is None and url.path:
+                address = url.path
+            context = self.connect(url)
+        return self._session_for(context), address
+
     def _session_for(self, context: Any) -> Session:
         if isinstance(context, Session):
             return context
@@ -345,24 +357,16 @@ class Container:
     ) -> Sender:
         """Open a sender to ``target`` on a connection, session, or a new connection to a URL
         (whose path is the target when none is given)."""
-        if isinstance(context, (str, Url)):
-            url = context if isinstance(context, Url) else Url(context)
-            if target is None and url.path:
-                target = url.path
-            context = self.connect(url)
+        session, target = self._link_context(context, target)
         _check_text("create_sender", target=target, source=source, name=name)
-        session = self._session_for(context)
         sender = session.sender(name or self._link_name("sender"))
         if source:
             sender.source.address = source
         if target:
             sender.target.address = target
-        if handler is not None:
-            sender.handler = handler
         if tags is not None:
             sender._tags = tags
-        _apply_options(sender, options)
-        sender.open()
+        _open_link(sender, handler, options)
         return sender
 
     def create_receiver(
@@ -376,13 +380,8 @@ class Container:
         options: Any = None,
     ) -> Receiver:
         """Open a receiver from ``source`` (or a dynamic node) on a connection, session or URL."""
-        if isinstance(context, (str, Url)):
-            url = context if isinstance(context, Url) else Url(context)
-            if source is None and url.path:
-                source = url.path
-            context = self.connect(url)
+        session, source = self._link_context(context, source)
         _check_text("create_receiver", source=source, target=target, name=name)
-        session = self._session_for(context)
         receiver = session.receiver(name or self._link_name("receiver"))
         if source:
             receiver.source.address = source
@@ -390,10 +389,7 @@ class Container:
             receiver.source.dynamic = True
         if target:
             receiver.target.address = target
-        if handler is not None:
-            receiver.handler = handler
-        _apply_options(receiver, options)
-        receiver.open()
+        _open_link(receiver, handler, options)
         return receiver
 
     def declare_transaction(
@@ -712,6 +708,14 @@ def _check_mechanisms(mechs: Any) -> str:
     if missing == len(names):
         raise UnavailableError(f"allowed_mechs={text!r} cannot work on this machine: {reason}")
     return " ".join(names)
+
+
+def _open_link(link: Link, handler: Any, options: Any) -> None:
+    """Scope ``handler`` to the link, apply the link options, and send Attach."""
+    if handler is not None:
+        link.handler = handler
+    _apply_options(link, options)
+    link.open()
 
 
 def _apply_options(link: Link, options: Any) -> None:

@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from amq_python import Endpoint
+from amq_python import Endpoint, Event
 
 OK = 0
 ERROR = 1
@@ -76,3 +76,31 @@ def parse_property(text: str) -> tuple[str, Any]:
     if isinstance(value, (list, dict)):
         value = raw
     return key, value
+
+
+class ErrorEnds:
+    """Handler mixin for the tools: a failed connection or a refused link records the error
+    and ends the run with status ERROR. The class names its link (``"sender"``) in ``link``
+    and defines ``_end(status)``."""
+
+    link = "link"
+    error: str | None
+
+    def _end(self, status: int) -> None:
+        raise NotImplementedError
+
+    def on_transport_error(self, event: Event) -> None:
+        """The connection failed."""
+        condition = event.transport.condition if event.transport is not None else None
+        self.error = condition.description if condition is not None else "connection failed"
+        self._end(ERROR)
+
+    def on_connection_error(self, event: Event) -> None:
+        """The peer closed the connection with an error."""
+        self.error = f"connection closed: {remote_error(event.connection)}"
+        self._end(ERROR)
+
+    def on_link_error(self, event: Event) -> None:
+        """The peer refused or closed our link."""
+        self.error = f"{self.link} closed: {remote_error(event.link)}"
+        self._end(ERROR)

@@ -51,8 +51,10 @@ def readable(message: Message) -> str:
     return "  ".join(parts)
 
 
-class Receive(MessagingHandler):
+class Receive(common.ErrorEnds, MessagingHandler):
     """Prints each message and stops after the count or the idle timeout."""
+
+    link = "receiver"
 
     def __init__(self, args: Any) -> None:
         super().__init__(prefetch=min(max(args.count, 1), 100) if args.count else 100)
@@ -97,22 +99,6 @@ class Receive(MessagingHandler):
             self._end(common.TIMEOUT)
         else:
             self._end(common.OK)
-
-    def on_transport_error(self, event: Event) -> None:
-        """The connection failed."""
-        condition = event.transport.condition if event.transport is not None else None
-        self.error = condition.description if condition is not None else "connection failed"
-        self._end(common.ERROR)
-
-    def on_connection_error(self, event: Event) -> None:
-        """The peer closed the connection with an error."""
-        self.error = f"connection closed: {common.remote_error(event.connection)}"
-        self._end(common.ERROR)
-
-    def on_link_error(self, event: Event) -> None:
-        """The peer refused or closed the receiver."""
-        self.error = f"receiver closed: {common.remote_error(event.link)}"
-        self._end(common.ERROR)
 
     def _end(self, status: int) -> None:
         if self.status == common.OK:

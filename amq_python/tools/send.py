@@ -20,8 +20,10 @@ from .progress import ProgressBar
 PROGRESS_FROM = 1000
 
 
-class Send(MessagingHandler):
+class Send(common.ErrorEnds, MessagingHandler):
     """Sends the messages as credit allows and counts the outcomes."""
+
+    link = "sender"
 
     def __init__(self, args: Any, properties: dict[str, Any]) -> None:
         super().__init__()
@@ -81,22 +83,6 @@ class Send(MessagingHandler):
         self.timer = None
         self.error = f"timed out after {self.args.timeout} s"
         self._end(common.TIMEOUT)
-
-    def on_transport_error(self, event: Event) -> None:
-        """The connection failed."""
-        condition = event.transport.condition if event.transport is not None else None
-        self.error = condition.description if condition is not None else "connection failed"
-        self._end(common.ERROR)
-
-    def on_connection_error(self, event: Event) -> None:
-        """The peer closed the connection with an error."""
-        self.error = f"connection closed: {common.remote_error(event.connection)}"
-        self._end(common.ERROR)
-
-    def on_link_error(self, event: Event) -> None:
-        """The peer refused or closed the sender."""
-        self.error = f"sender closed: {common.remote_error(event.link)}"
-        self._end(common.ERROR)
 
     def _end(self, status: int) -> None:
         if self.status == common.OK:
