@@ -24,6 +24,7 @@ class Authenticate(MessagingHandler):
     def __init__(self, args: argparse.Namespace) -> None:
         super().__init__()
         self.args = args
+        self.failed = False
 
     def on_start(self, event: Any) -> None:
         args = self.args
@@ -46,6 +47,7 @@ class Authenticate(MessagingHandler):
 
     def on_transport_error(self, event: Any) -> None:
         print(f"failed: {event.transport.condition}")
+        self.failed = True
         super().on_transport_error(event)
 
 
@@ -57,7 +59,9 @@ def main() -> None:
     parser.add_argument("--password")
     parser.add_argument("--mechs", help='allowed mechanisms, e.g. "SCRAM-SHA-256 PLAIN"')
     parser.add_argument("--no-sasl", action="store_true", help="connect without SASL")
-    Container(Authenticate(parser.parse_args())).run()
+    handler = Authenticate(parser.parse_args())
+    Container(handler).run()
+    raise SystemExit(1 if handler.failed else 0)
 
 
 if __name__ == "__main__":

@@ -22,11 +22,17 @@ class ExampleHandler(MessagingHandler):
 
     def on_start(self, event):
         event.container.connect(self.url, user=self.user, password=self.password)
+        self.failed = False
 
     def on_connection_opened(self, event):
         sasl = event.connection.transport.sasl()
         print(f"authenticated as {sasl.user} with {sasl.mech}")
         event.connection.close()
+
+    def on_transport_error(self, event):
+        print(f"failed: {event.transport.condition}")
+        self.failed = True
+        super().on_transport_error(event)
 
 
 def main() -> None:
@@ -35,7 +41,9 @@ def main() -> None:
     parser.add_argument("--user", default="guest", help="the user name")
     parser.add_argument("--password", default="guest", help="the password")
     args = parser.parse_args()
-    Container(ExampleHandler(args.url, args.user, args.password)).run()
+    handler = ExampleHandler(args.url, args.user, args.password)
+    Container(handler).run()
+    raise SystemExit(1 if handler.failed else 0)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ class TlsSend(MessagingHandler):
     def __init__(self, args: argparse.Namespace) -> None:
         super().__init__()
         self.args = args
+        self.failed = False
 
     def on_start(self, event: Any) -> None:
         args = self.args
@@ -52,6 +53,7 @@ class TlsSend(MessagingHandler):
 
     def on_transport_error(self, event: Any) -> None:
         print(f"failed: {event.transport.condition}")
+        self.failed = True
         event.connection.close()
 
 
@@ -67,7 +69,9 @@ def main() -> None:
     parser.add_argument("--key", help="client private key (PEM)")
     parser.add_argument("--key-password", help="password of an encrypted client key")
     parser.add_argument("--mechs", help='allowed SASL mechanisms, e.g. "EXTERNAL"')
-    Container(TlsSend(parser.parse_args())).run()
+    handler = TlsSend(parser.parse_args())
+    Container(handler).run()
+    raise SystemExit(1 if handler.failed else 0)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Every example script, run as a user would, against the embedded broker; outputs checked.
 
-seed_tls.py and seed_user_password.py need a broker with TLS and PLAIN: they run against
-RabbitMQ in test_rabbitmq.py.
+The TLS and SASL examples run against brokers started with the matching options: TLS with the
+test CA's server certificate (and one that requires client certificates), and Cyrus SASL
+checking passwords against a sasldb. reconnect.py and failover.py watch a broker get killed.
 """
 
 from __future__ import annotations
@@ -14,7 +15,10 @@ from collections.abc import Iterator
 import pytest
 
 from tests.broker_process import ROOT, BrokerProcess, running_broker
+from tests.peers.certs import Certs
+from tests.peers.conftest_fixtures import certs  # noqa: F401 (a fixture)
 from tests.peers.ports import free_port
+from tests.peers.sasldb import SaslDb
 
 EXAMPLES = ROOT / "examples"
 
@@ -26,13 +30,14 @@ def broker() -> Iterator[BrokerProcess]:
         yield process
 
 
-def example(name: str, *args: str, timeout: float = 20) -> str:
-    """Run examples/NAME.py with ARGS; its stdout (it must exit with status 0)."""
+def example(name: str, *args: str, timeout: float = 20, status: int = 0) -> str:
+    """Run examples/NAME.py with ARGS; its stdout (it must exit with ``status``: 1 when the
+    example reports a failure)."""
     done = subprocess.run(
         [sys.executable, str(EXAMPLES / f"{name}.py"), *args],
         cwd=ROOT, capture_output=True, text=True, timeout=timeout,
     )
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == status, (done.stdout, done.stderr)
     return done.stdout
 
 
@@ -173,3 +178,155 @@ def test_request_response(broker: BrokerProcess) -> None:
         if server.poll() is None:
             server.kill()
         server.communicate()
+
+
+@pytest.fixture(scope="module")
+def tls_broker(certs: Certs) -> Iterator[BrokerProcess]:  # noqa: F811
+    """A broker speaking TLS only, with the test CA's certificate for localhost."""
+    with running_broker("--tls-cert", str(certs.server_cert),
+                        "--tls-key", str(certs.server_key)) as process:
+        yield process
+
+
+@pytest.fixture(scope="module")
+def sasl_login() -> Iterator[tuple[SaslDb, str]]:
+    """A Cyrus sasldb with alice (password "alice-secret"); her login name."""
+    with SaslDb() as db:
+        yield db, db.add_user("alice", "alice-secret")
+
+
+@pytest.fixture(scope="module")
+def sasl_broker(sasl_login: tuple[SaslDb, str]) -> Iterator[BrokerProcess]:
+    """A broker that checks SCRAM-SHA-256 and PLAIN logins against the sasldb, no anonymous."""
+    db, _ = sasl_login
+    with running_broker("--sasl-config-dir", str(db.dir), "--sasl-mechanisms",
+                        "SCRAM-SHA-256 PLAIN", "--require-auth") as process:
+        yield process
+
+
+def tls_url(broker: BrokerProcess) -> str:
+    """amqps://localhost:PORT: the host name the server certificate carries."""
+    return f"amqps://localhost:{broker.port}"
+
+
+def start(name: str, *args: str) -> subprocess.Popen[str]:
+    """examples/NAME.py with ARGS running in the background, its output piped."""
+    return subprocess.Popen([sys.executable, str(EXAMPLES / f"{name}.py"), *args], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def read_line(process: subprocess.Popen[str]) -> str:
+    """The next line the example prints (the test's timeout bounds the wait)."""
+    assert process.stdout is not None
+    return process.stdout.readline()
+
+
+def finish(process: subprocess.Popen[str]) -> list[str]:
+    """Wait (at most 20 s) for the example to exit with status 0; the rest of its output."""
+    out, err = process.communicate(timeout=20)
+    assert process.returncode == 0, err
+    return out.splitlines()
+
+
+def crash(broker: BrokerProcess) -> None:
+    """SIGKILL the broker, as in a crash: clients see the connection drop, not a close."""
+    broker.proc.kill()
+    broker.stop()
+
+
+def test_reconnect_after_a_crash() -> None:
+    """The broker dies and comes back on the same port: the connection and links return."""
+    port = free_port()
+    broker = BrokerProcess(port=port)
+    client = start("reconnect", "--url", broker.url, "--address", "ex-reconnect", "--count", "3")
+    try:
+        assert read_line(client) == f"connected to {broker.url}\n"
+        assert read_line(client) == "received tick 1\n"
+        crash(broker)
+        broker = BrokerProcess(port=port)
+        lines = finish(client)
+        assert lines[0].startswith("disconnected: ")
+        retries = [line for line in lines if line.startswith("disconnected: ")]  # refused ones
+        assert lines[len(retries):] == [f"connected to {broker.url}", "received tick 2",
+                                        "received tick 3"]
+    finally:
+        client.kill()
+        client.communicate()
+        broker.stop()
+
+
+def test_failover_after_a_crash() -> None:
+    """The first broker dies: the example goes on through the second one."""
+    first, second = BrokerProcess(), BrokerProcess()
+    client = start("failover", "--url", first.url, "--url", second.url,
+                   "--address", "ex-failover", "--count", "3")
+    try:
+        assert read_line(client).startswith(f"connected to {first.url} ")
+        assert read_line(client) == "received tick 1\n"
+        crash(first)
+        lines = finish(client)
+        assert lines[0].startswith(f"lost {first.url} - ")
+        assert lines[1].startswith(f"connected to {second.url} ")
+        assert lines[2:] == ["received tick 2", "received tick 3"]
+    finally:
+        client.kill()
+        client.communicate()
+        first.stop()
+        second.stop()
+
+
+def test_at_least_once_sender(broker: BrokerProcess) -> None:
+    """Every message is accepted once; they are all on the queue afterwards."""
+    assert example("at_least_once_sender", "--url", broker.url, "--address", "ex-alo",
+                   "--count", "50") == "50 accepted, 0 resent after connection losses\n"
+    out = example("seed_receive", "--url", broker.url, "--address", "ex-alo", "--count", "50")
+    assert len(out.splitlines()) == 50
+
+
+def test_seed_tls(tls_broker: BrokerProcess, certs: Certs) -> None:  # noqa: F811
+    """TLS with the server verified against the test CA: the protocol is printed."""
+    out = example("seed_tls", "--url", tls_url(tls_broker), "--ca", str(certs.ca_cert))
+    assert out.startswith("TLS connection open: TLSv1.")
+
+
+def test_tls_client(tls_broker: BrokerProcess, certs: Certs) -> None:  # noqa: F811
+    """The message goes over verified TLS; trusting the wrong CA, the handshake fails."""
+    lines = example("tls_client", "--url", tls_url(tls_broker), "--ca",
+                    str(certs.ca_cert)).splitlines()
+    assert lines[0].startswith("connected: TLSv1.") and "server CN=localhost" in lines[0]
+    assert lines[1:] == ["the message was accepted"]
+    out = example("tls_client", "--url", tls_url(tls_broker), "--ca", str(certs.wrong_ca_cert),
+                  status=1)
+    assert out.startswith("failed: ") and "certificate verify failed" in out
+
+
+def test_tls_client_certificate_external(certs: Certs) -> None:  # noqa: F811
+    """A broker requiring client certificates: the example logs in with SASL EXTERNAL."""
+    with running_broker("--tls-cert", str(certs.server_cert), "--tls-key", str(certs.server_key),
+                        "--tls-ca", str(certs.ca_cert), "--tls-verify-client") as mutual:
+        lines = example("tls_client", "--url", tls_url(mutual), "--ca", str(certs.ca_cert),
+                        "--cert", str(certs.client_cert), "--key", str(certs.client_key),
+                        "--mechs", "EXTERNAL").splitlines()
+    assert lines[0].endswith("SASL EXTERNAL")
+    assert lines[1:] == ["the message was accepted"]
+
+
+def test_seed_user_password(sasl_broker: BrokerProcess, sasl_login: tuple[SaslDb, str]) -> None:
+    """alice logs in with her sasldb password (the strongest shared mechanism: SCRAM)."""
+    user = sasl_login[1]
+    out = example("seed_user_password", "--url", sasl_broker.url, "--user", user,
+                  "--password", "alice-secret")
+    assert out == f"authenticated as {user} with SCRAM-SHA-256\n"
+
+
+@pytest.mark.parametrize("mech", ["SCRAM-SHA-256", "PLAIN"])
+def test_sasl_client(sasl_broker: BrokerProcess, sasl_login: tuple[SaslDb, str],
+                     mech: str) -> None:
+    """The chosen mechanism is used; a wrong password is refused as unauthorized-access."""
+    user = sasl_login[1]
+    out = example("sasl_client", "--url", sasl_broker.url, "--user", user,
+                  "--password", "alice-secret", "--mechs", mech)
+    assert out == f"authenticated with {mech}; encrypted: False\n"
+    out = example("sasl_client", "--url", sasl_broker.url, "--user", user,
+                  "--password", "wrong", "--mechs", mech, status=1)
+    assert out.startswith("failed: ") and "amqp:unauthorized-access" in out

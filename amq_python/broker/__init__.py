@@ -7,7 +7,10 @@ messages of a dropped consumer go back); ``distribution_mode copy`` browses; dyn
 temporary queues (request/response replies); ``topic://`` addresses or a ``topic`` capability fan
 out; a sender with no target is an anonymous relay routing by ``message.address``.
 
-Messages live in memory only, and there is no authentication or TLS option yet: use it for
+TLS and SASL are options (see ``cli``): ``--tls-cert``/``--tls-key`` (and ``--tls-ca``,
+``--tls-verify-client``) make it listen with amqps; ``--sasl-mechanisms``,
+``--sasl-config-dir``/``--sasl-config-name`` (a Cyrus SASL server configuration, e.g. a sasldb)
+and ``--require-auth`` decide who may log in. Messages live in memory only: use it for
 development and tests. Production uses a real broker (ActiveMQ Artemis, Qpid Dispatch, RabbitMQ,
 ...).
 """

@@ -26,6 +26,7 @@ from amq_python import (
     Link,
     Receiver,
     Sender,
+    SSLDomain,
     Terminus,
 )
 from amq_python.handlers import MessagingHandler
@@ -56,16 +57,27 @@ class ShutdownTimeout(Exception):
 
 
 class BrokerHandler(MessagingHandler):
-    """Listens on ``url`` and serves queues, topics and dynamic queues to every client."""
+    """Listens on ``url`` and serves queues, topics and dynamic queues to every client.
+
+    With ``ssl_domain`` the listener speaks TLS with those settings. With ``require_auth`` a
+    client must log in through SASL with a mechanism other than ANONYMOUS: the engine refuses
+    clients that skip SASL, and we close an ANONYMOUS login's connection with
+    ``amqp:unauthorized-access``. Which mechanisms are offered and how passwords are checked are
+    the container's settings (``allowed_mechs``, ``sasl_config_path``, ``sasl_config_name``).
+    """
 
     def __init__(
         self,
         url: str,
         on_listening: Callable[[Acceptor], None] | None = None,
         grace: float = 2.0,
+        ssl_domain: SSLDomain | None = None,
+        require_auth: bool = False,
     ) -> None:
         super().__init__(prefetch=100, auto_accept=False)
         self.url = url
+        self.ssl_domain = ssl_domain
+        self.require_auth = require_auth
         self.on_listening = on_listening
         self.grace = grace
         self.registry = Registry()
@@ -78,7 +90,7 @@ class BrokerHandler(MessagingHandler):
 
     def on_start(self, event: Event) -> None:
         """Start listening, then tell whoever started us where."""
-        self.acceptor = event.container.listen(self.url)
+        self.acceptor = event.container.listen(self.url, ssl_domain=self.ssl_domain)
         if self.on_listening is not None:
             self.on_listening(self.acceptor)
 
@@ -94,11 +106,33 @@ class BrokerHandler(MessagingHandler):
         """The grace period is over."""
         raise ShutdownTimeout(f"{len(self._connections)} client(s) did not answer the close")
 
+    def on_connection_bound(self, event: Event) -> None:
+        """A client's transport is set up: with ``require_auth``, SASL becomes mandatory."""
+        if self.require_auth and event.transport is not None:
+            event.transport.require_auth(True)
+
+    def on_connection_opening(self, event: Event) -> None:
+        """The client opened its connection (after SASL): with ``require_auth``, refuse an
+        ANONYMOUS login (the connection is opened, then closed with the error)."""
+        transport = event.transport
+        if not self.require_auth or transport is None:
+            return
+        user = transport.user
+        if not transport.authenticated or user is None or user.lower() == "anonymous":
+            connection = _connection(event)
+            log.warning("connection from %s refused: not authenticated",
+                        connection.remote_container)
+            connection.open()
+            connection.condition = Condition("amqp:unauthorized-access",
+                                             "this broker requires authentication")
+            connection.close()
+
     def on_connection_opened(self, event: Event) -> None:
-        """Log who connected."""
+        """Log who connected, and as whom."""
         connection = _connection(event)
         self._connections.add(connection)
-        log.info("connection from %s opened", connection.remote_container)
+        user = event.transport.user if event.transport is not None else None
+        log.info("connection from %s opened (user %s)", connection.remote_container, user)
 
     def on_transport_closed(self, event: Event) -> None:
         """A connection is over, cleanly or not; the last one ends a shutdown's grace period."""

@@ -133,3 +133,44 @@ class RheaServer:
     def __exit__(self, *exc: object) -> None:
         """close()."""
         self.close()
+
+
+def run_client(
+    port: int,
+    address: str,
+    count: int,
+    username: str | None = None,
+    password: str | None = None,
+    certs: Certs | None = None,
+    timeout: float = 30,
+) -> dict[str, object]:
+    """Run tests/peers/rhea/client.js against 127.0.0.1:port (localhost with TLS): it sends
+    `count` messages to `address` and receives `count` back, accepting each.
+
+    `username` "anonymous" without a password logs in with ANONYMOUS, with a password PLAIN;
+    `certs` turns TLS on, verifying the server against the test CA. Returns the script's report:
+    ``accepted`` (how many of ours the peer accepted), ``bodies`` (received, in order),
+    ``errors``. The process is killed if it outlives `timeout` (plus a margin).
+    """
+    ensure_rhea()
+    config: dict[str, object] = {"port": port, "address": address, "count": count,
+                                 "timeout": timeout}
+    if username is not None:
+        config["username"] = username
+    if password is not None:
+        config["password"] = password
+    if certs is not None:
+        config.update(host="localhost", tls={"ca": str(certs.ca_cert), "servername": "localhost"})
+    done = subprocess.run(
+        [require_binary("node", "nodejs"), str(RHEA_DIR / "client.js"), json.dumps(config)],
+        cwd=RHEA_DIR,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=timeout + 10,
+    )
+    if not done.stdout.strip():
+        raise RuntimeError(f"rhea client printed nothing (status {done.returncode}):\n"
+                           f"{done.stderr}")
+    report: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    return report
