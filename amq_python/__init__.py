@@ -5,6 +5,8 @@
 and ``proton.utils``. The C engine is reached through ``proton_ext``, our cffi binding.
 """
 
+from proton_ext import lib as _lib
+
 from ._codec import (
     UNDESCRIBED,
     AnnotationDict,
@@ -59,6 +61,12 @@ from ._exceptions import (
 from ._message import Message
 from ._transport import SASL, SSL, SSLDomain, SSLSessionDetails, Transport
 from ._url import Url
+
+# The Qpid Proton C engine we run on, as its <proton/version.h> says at build time. It can differ
+# from VERSION (the python-qpid-proton API we keep): the engine is the system's library.
+PN_VERSION_MAJOR: int = _lib.PN_VERSION_MAJOR
+PN_VERSION_MINOR: int = _lib.PN_VERSION_MINOR
+PN_VERSION_POINT: int = _lib.PN_VERSION_POINT
 
 VERSION_MAJOR = 0
 VERSION_MINOR = 40

@@ -387,6 +387,12 @@ class SymbolList(list):
         self.extend(other)
         return self
 
+    def to_array(self) -> Array:
+        """The symbols as an undescribed AMQP array of symbol: the encoding AMQP prescribes
+        for a multiple-valued symbol field such as capabilities (a list would be a different
+        type on the wire)."""
+        return Array(UNDESCRIBED, lib.PN_SYMBOL, *self)
+
     def __repr__(self) -> str:
         return f"SymbolList({list.__repr__(self)})"
 

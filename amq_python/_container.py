@@ -153,6 +153,8 @@ class Container:
         self._started = False
         self._link_names = itertools.count()
         self._t0 = time.monotonic()
+        self._timeout: float | None = None
+        self._yield = False
 
     @property
     def handler(self) -> Any:
@@ -207,6 +209,19 @@ class Container:
                 else:
                     self._to_container_handlers(event)
             self._process_events()
+
+    @property
+    def timer_deadline(self) -> float | None:
+        """When the next timer is due, on the ``now`` clock; None when none is scheduled."""
+        timers = self._timers
+        while timers and timers[0][2].cancelled:
+            heapq.heappop(timers)
+        return timers[0][0] if timers else None
+
+    def timer_tick(self) -> None:
+        """Fire every timer that is due now (``run()`` and ``process()`` do this each turn):
+        for code that drives the loop itself."""
+        self._run_timers()
 
     def _next_timeout(self) -> float | None:
         timers = self._timers
@@ -415,6 +430,57 @@ class Container:
     def wakeup(self) -> None:
         """Nothing to do: injectors wake the loop themselves."""
 
+    def connection(self, handler: Any = None) -> Connection:
+        """A new connection of this container, with no address yet: its events go to
+        ``handler`` (else the container's handlers). Give it an address with
+        ``set_connection_host`` before opening it; opened with none, it stays unconnected."""
+        connection = Connection()
+        connection.container = self.container_id
+        connection._container_obj = self
+        connection.handler = handler
+        lib.pn_connection_collect(connection._impl, self._collector)
+        self._connections.add(connection)
+        return connection
+
+    def connection_to_host(self, host: str, port: Any, handler: Any = None) -> Connection:
+        """A connection to ``host``:``port`` that connects when opened, with one attempt and
+        no reconnect (``connect()`` is the full-featured way)."""
+        connection = self.connection(handler)
+        self.set_connection_host(connection, host, port)
+        return connection
+
+    def set_connection_host(self, connection: Connection, host: str, port: Any) -> None:
+        """Set the address a connection made by ``connection()`` connects to when opened
+        (one attempt, no reconnect). It must be set before the connection is opened."""
+        if connection.state & lib.PN_LOCAL_ACTIVE or connection._connector is not None:
+            raise ValueError("set_connection_host: the connection is already opened")
+        url = Url(f"amqp://{host}:{int(port)}")
+        connection._connector = Connector(self, connection, [url], Policy(False), None, None, {})
+
+    @property
+    def quiesced(self) -> bool:
+        """True when no engine event is waiting to be dispatched."""
+        return lib.pn_collector_peek(self._collector) == ffi.NULL
+
+    @property
+    def timeout(self) -> float | None:
+        """The longest one ``process()`` turn waits for a socket or timer, in seconds; None
+        (the default) waits as long as needed, so a caller driving ``process()`` in its own
+        loop sets this to get control back regularly."""
+        return self._timeout
+
+    @timeout.setter
+    def timeout(self, seconds: float | None) -> None:
+        if seconds is not None and not seconds >= 0:
+            raise ValueError(f"timeout must be None or seconds >= 0, not {seconds!r}")
+        self._timeout = seconds
+
+    def yield_(self) -> None:
+        """Make the current (or next) ``process()`` turn return True once the queued events
+        are dispatched, without waiting for a socket or timer: a handler hands control back
+        to the code driving the loop."""
+        self._yield = True
+
     def get_connection_address(self, connection: Connection) -> str | None:
         """The URL a connection is connected to."""
         return connection.connected_address
@@ -457,11 +523,18 @@ class Container:
         self._process_events()
 
     def process(self) -> bool:
-        """One turn of the loop; False when there is nothing left to do."""
+        """One turn of the loop (waiting at most ``timeout``); False when there is nothing
+        left to do."""
         self._process_events()
         if not self._has_work():
             return False
-        ready = self._selector.select(self._next_timeout())
+        if self._yield:
+            self._yield = False
+            return True
+        wait = self._next_timeout()
+        if self._timeout is not None:
+            wait = self._timeout if wait is None else min(wait, self._timeout)
+        ready = self._selector.select(wait)
         for key, mask in ready:
             key.data.on_ready(mask)
         self._process_events()

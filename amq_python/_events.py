@@ -118,6 +118,18 @@ class Event:
         self.context = context
         self.container = container
 
+    @staticmethod
+    def wrap(impl: Any) -> Event | None:
+        """The Event for a C event (a ``pn_event_t *``), with its context wrapped: how code
+        that drives a ``pn_collector_t`` itself reads it. None for NULL and for an event type
+        this library does not know."""
+        if impl is None or impl == ffi.NULL:
+            return None
+        etype = event_type_of(impl)
+        if etype is None:
+            return None
+        return Event(etype, etype.wrap(impl))
+
     @property
     def clazz(self) -> str | None:
         """The kind of the context object, as python-qpid-proton names it."""
@@ -131,9 +143,10 @@ class Event:
 
     @property
     def connection(self) -> Connection | None:
-        """The connection the event is about, or None."""
+        """The connection the event is about, or None (as for a timer task's event, whose
+        context is the Task)."""
         context = self.context
-        if context is None:
+        if context is None or self.type.kind == KIND_NONE:
             return None
         return context.connection
 
@@ -292,11 +305,6 @@ def call(handler: Any, method: str, event: Event) -> None:
         handler.on_unhandled(method, event)
 
 
-def wrap_context(kind: int, c_event: Any) -> Any:
-    """The wrapper of a C event's context object, made on first sight."""
-    return _CONTEXT_WRAPPERS[kind](c_event)
-
-
 def event_type_of(c_event: Any) -> EventType | None:
     """The EventType of a C event, or None for a type this library does not know."""
     return EventType.TYPES.get(lib.pn_event_type(c_event))
@@ -315,13 +323,7 @@ class Collector:
 
     def peek(self) -> Event | None:
         """The next event, without removing it."""
-        c_event = lib.pn_collector_peek(self._impl)
-        if c_event == ffi.NULL:
-            return None
-        etype = event_type_of(c_event)
-        if etype is None:
-            return None
-        return Event(etype, wrap_context(etype.kind, c_event))
+        return Event.wrap(lib.pn_collector_peek(self._impl))
 
     def more(self) -> bool:
         """True when more than one event is queued."""

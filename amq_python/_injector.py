@@ -22,6 +22,10 @@ if TYPE_CHECKING:
 class ApplicationEvent(Event):
     """A custom event: ``ApplicationEvent("job_done")`` calls ``on_job_done(event)``."""
 
+    #: The event type of each application event name made so far (``"job_done"`` ->
+    #: EventType), shared by every ApplicationEvent of that name, as in python-qpid-proton.
+    TYPES: dict[str, EventType] = {}
+
     def __init__(
         self,
         typename: str,
@@ -31,7 +35,10 @@ class ApplicationEvent(Event):
         delivery: Any = None,
         subject: Any = None,
     ) -> None:
-        super().__init__(EventType.get(typename))
+        etype = ApplicationEvent.TYPES.get(typename)
+        if etype is None:
+            etype = ApplicationEvent.TYPES[typename] = EventType.get(typename)
+        super().__init__(etype)
         if delivery is not None and link is None:
             link = delivery.link
         if link is not None and session is None:

@@ -143,37 +143,112 @@ class EndpointStateHandler(Handler):
         """True when the peer's end is closed."""
         return bool(endpoint.state & Endpoint.REMOTE_CLOSED)
 
+    def _fire(self, kind: str, what: str, event: Event) -> None:
+        """Call this handler's ``on_<kind>_<what>``: a subclass's override, else the default
+        below that hands the event to the delegate."""
+        getattr(self, f"on_{kind}_{what}")(event)
+
     def _remote_open(self, event: Event, endpoint: Any, kind: str) -> None:
-        delegate = self.delegate
         if endpoint.remote_condition is not None:
-            call(delegate, f"on_{kind}_error", event)
+            self._fire(kind, "error", event)
         elif self.is_local_open(endpoint):
-            call(delegate, f"on_{kind}_opened", event)
+            self._fire(kind, "opened", event)
         elif self.is_local_uninitialised(endpoint):
-            call(delegate, f"on_{kind}_opening", event)
+            self._fire(kind, "opening", event)
             if endpoint._impl is not None and self.is_local_uninitialised(endpoint):
                 endpoint.open()
 
     def _local_open(self, event: Event, endpoint: Any, kind: str) -> None:
         if self.is_remote_open(endpoint):
-            call(self.delegate, f"on_{kind}_opened", event)
+            self._fire(kind, "opened", event)
 
     def _remote_close(self, event: Event, endpoint: Any, kind: str) -> None:
-        delegate = self.delegate
         if endpoint.remote_condition is not None:
-            call(delegate, f"on_{kind}_error", event)
+            self._fire(kind, "error", event)
         elif self.is_local_closed(endpoint):
-            call(delegate, f"on_{kind}_closed", event)
+            self._fire(kind, "closed", event)
         elif self.peer_close_is_error:
-            call(delegate, f"on_{kind}_error", event)
+            self._fire(kind, "error", event)
         else:
-            call(delegate, f"on_{kind}_closing", event)
+            self._fire(kind, "closing", event)
         if endpoint._impl is not None and self.is_local_open(endpoint):
             endpoint.close()
 
     def _local_close(self, event: Event, endpoint: Any, kind: str) -> None:
         if self.is_remote_closed(endpoint):
-            call(self.delegate, f"on_{kind}_closed", event)
+            self._fire(kind, "closed", event)
+
+    # The callbacks. Each default hands the event to the delegate (its method of that name, or
+    # its on_unhandled); a subclass used as a handler by itself overrides the ones it needs.
+
+    def on_connection_opening(self, event: Event) -> None:
+        """The peer opened a connection we had not opened; it is opened in reply after this."""
+        call(self.delegate, "on_connection_opening", event)
+
+    def on_connection_opened(self, event: Event) -> None:
+        """Both ends of the connection are open."""
+        call(self.delegate, "on_connection_opened", event)
+
+    def on_connection_closing(self, event: Event) -> None:
+        """The peer closed the connection; it is closed in reply after this."""
+        call(self.delegate, "on_connection_closing", event)
+
+    def on_connection_closed(self, event: Event) -> None:
+        """Both ends of the connection are closed."""
+        call(self.delegate, "on_connection_closed", event)
+
+    def on_connection_error(self, event: Event) -> None:
+        """The peer closed (or refused) the connection with an error: to the delegate, or
+        reported with ``print_error`` when there is none (so an error is never silent)."""
+        self._error(event, event.connection, "connection")
+
+    def on_session_opening(self, event: Event) -> None:
+        """The peer began a session we had not; it is begun in reply after this."""
+        call(self.delegate, "on_session_opening", event)
+
+    def on_session_opened(self, event: Event) -> None:
+        """Both ends of the session are open."""
+        call(self.delegate, "on_session_opened", event)
+
+    def on_session_closing(self, event: Event) -> None:
+        """The peer ended the session; it is ended in reply after this."""
+        call(self.delegate, "on_session_closing", event)
+
+    def on_session_closed(self, event: Event) -> None:
+        """Both ends of the session are closed."""
+        call(self.delegate, "on_session_closed", event)
+
+    def on_session_error(self, event: Event) -> None:
+        """The peer ended (or refused) the session with an error: to the delegate, or
+        reported with ``print_error``."""
+        self._error(event, event.session, "session")
+
+    def on_link_opening(self, event: Event) -> None:
+        """The peer attached a link we had not; it is attached in reply after this."""
+        call(self.delegate, "on_link_opening", event)
+
+    def on_link_opened(self, event: Event) -> None:
+        """Both ends of the link are attached."""
+        call(self.delegate, "on_link_opened", event)
+
+    def on_link_closing(self, event: Event) -> None:
+        """The peer detached the link; it is detached in reply after this."""
+        call(self.delegate, "on_link_closing", event)
+
+    def on_link_closed(self, event: Event) -> None:
+        """Both ends of the link are detached."""
+        call(self.delegate, "on_link_closed", event)
+
+    def on_link_error(self, event: Event) -> None:
+        """The peer detached (or refused) the link with an error: to the delegate, or
+        reported with ``print_error``."""
+        self._error(event, event.link, "link")
+
+    def _error(self, event: Event, endpoint: Any, kind: str) -> None:
+        if self.delegate is not None:
+            call(self.delegate, f"on_{kind}_error", event)
+        else:
+            self.print_error(endpoint, kind)
 
     def on_connection_remote_open(self, event: Event) -> None:
         """The peer opened the connection."""
