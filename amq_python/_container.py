@@ -302,6 +302,7 @@ class Container:
         connection = Connection()
         connection.container = self.container_id
         connection._container_obj = self
+        connection.handler = acceptor.handler
         lib.pn_connection_collect(connection._impl, self._collector)
         transport = Transport(Transport.SERVER)
         if self.sasl_enabled:
@@ -335,6 +336,11 @@ class Container:
         return acceptor
 
     # ----- links -----
+
+    def acceptor(self, host: str, port: int | str, handler: Any = None) -> Acceptor:
+        """Listen on ``host``:``port``; ``handler`` (when given) gets the events of every
+        connection accepted there, instead of the container's handlers."""
+        return Acceptor(self, host, int(port), None, handler)
 
     def _link_context(
         self, context: str | Url | Connection | Session, address: str | None

@@ -251,10 +251,16 @@ class Acceptor:
     """A listening socket; each accepted connection gets a server Transport and a Channel."""
 
     def __init__(
-        self, container: Container, host: str, port: int, ssl_domain: Any = None
+        self,
+        container: Container,
+        host: str,
+        port: int,
+        ssl_domain: Any = None,
+        handler: Any = None,
     ) -> None:
         self.container = container
         self.ssl_domain = ssl_domain
+        self.handler = handler  # scoped to each accepted connection, when set
         infos = socket.getaddrinfo(
             host or None, port, 0, socket.SOCK_STREAM, 0, socket.AI_PASSIVE
         )

@@ -50,9 +50,6 @@ ALLOWED: dict[str, str] = {
     "missing proton.handlers.PythonIO": _SELECTABLE,
     "bases proton.reactor.ApplicationEvent": "ours derives from Event (so it has every Event "
     "attribute); proton's from its private EventBase",
-    "missing proton.reactor.Container.acceptor": "its handler= must reach the accepted "
-    "connections, and our listener (_io.Acceptor) carries no handler yet; listen(url) accepts "
-    "with the container's handlers",
     "missing proton.reactor.Container.mark": "proton's now is an instant cached once per loop "
     "turn, which mark() refreshes; our now reads the monotonic clock live: nothing to refresh",
     "missing proton.reactor.Container.on_error": "proton's hook for handler exceptions, which "

@@ -289,3 +289,39 @@ def test_yield_returns_from_process_without_waiting() -> None:
     start = time.monotonic()
     assert container.process()
     assert time.monotonic() - start < 5
+
+
+def test_acceptor_handler_gets_the_accepted_connections_events() -> None:
+    """``container.acceptor(host, port, handler)``: the accepted connection's events go to that
+    handler, not to the container's own handlers."""
+    from amq_python.handlers import MessagingHandler
+
+    class Server(MessagingHandler):
+        def __init__(self) -> None:
+            super().__init__()
+            self.remote_containers: list[str | None] = []
+
+        def on_connection_opened(self, event: Any) -> None:
+            self.remote_containers.append(event.connection.remote_container)
+
+    class Client(MessagingHandler):
+        def __init__(self, server: Server) -> None:
+            super().__init__()
+            self.server = server
+            self.opened_seen: list[str | None] = []
+
+        def on_start(self, event: Any) -> None:
+            self.acceptor = event.container.acceptor("127.0.0.1", 0, self.server)
+            event.container.connect(f"amqp://127.0.0.1:{self.acceptor.port}", reconnect=False)
+
+        def on_connection_opened(self, event: Any) -> None:
+            self.opened_seen.append(event.connection.remote_container)
+            event.connection.close()
+            self.acceptor.close()
+
+    server = Server()
+    client = Client(server)
+    container = Container(client, "acceptor-client")
+    run(container, timeout=10)
+    assert server.remote_containers == ["acceptor-client"]
+    assert client.opened_seen == ["acceptor-client"]
