@@ -3,7 +3,8 @@
 A ``Variant`` names the library of the measuring process (``impl``) and of its peer (``peer``):
 ``proton`` and ``amq_python`` talk to themselves, ``amq_python->proton`` is our client against
 python-qpid-proton's listener, and ``rhea`` and ``rhea->amq_python`` are the Node.js sender
-against proton's listener and against ours.
+against proton's listener and against ours. Through a broker (scenario 6) ``impl`` is the
+producer's library and ``peer`` the consumer's, so ``proton->amq_python`` joins the mixed pair.
 
 A ``Case`` turns one variant into one set of numbers by starting the processes of
 ``bench/scenarios`` (and ``bench/rhea``); ``all_cases`` lists them in the order they run.
@@ -19,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.procs import REPO, free_port, listening, measure
+from bench.procs import REPO, ChildError, free_port, listening, measure, result, started
 
 RHEA_SENDER = REPO / "bench" / "rhea" / "sender.js"
 
@@ -38,7 +39,13 @@ AMQ = Variant("amq_python", "amq_python", "amq_python")
 MIXED = Variant("amq_python->proton", "amq_python", "proton")
 RHEA = Variant("rhea", "rhea", "proton")
 RHEA_AMQ = Variant("rhea->amq_python", "rhea", "amq_python")
+REVERSE = Variant("proton->amq_python", "proton", "amq_python")
 RHEAS = (RHEA, RHEA_AMQ)
+
+# The brokers of scenario 6, each a command line printing one line once it listens: ours picks
+# a free port and names it; python-qpid-proton's test broker takes {port} and prints READY.
+AMQ_BROKER = (sys.executable, "-m", "amq_python.broker", "--port", "0")
+PROTON_BROKER = (sys.executable, "-m", "tests.peers.proton_broker", "{port}")
 
 
 @dataclass(frozen=True)
@@ -49,7 +56,7 @@ class Settings:
     requests: int = 5_000
     warmup: int = 500
     idle_connections: int = 1_000
-    scale_connections: int = 100
+    scale_connections: tuple[int, ...] = (1, 10, 100, 1_000)
     startup_samples: int = 5
     big_message: int = 100_000_000
     timeout: float = 300.0
@@ -87,8 +94,8 @@ def _module(name: str, impl: str, port: int, *args: object) -> list[str]:
     return argv + ["--impl", impl, "--port", str(port)]
 
 
-def throughput(size: int, prefetch: int, scale: bool = False) -> Runner:
-    """Scenarios 1 and 5 (``scale``): a ``throughput listen`` process and a sender process."""
+def throughput(size: int, prefetch: int, connections: int = 1) -> Runner:
+    """Scenarios 1 and 5: a ``throughput listen`` process and a sender process."""
 
     def run(variant: Variant, settings: Settings) -> dict[str, float]:
         port = free_port()
@@ -96,11 +103,44 @@ def throughput(size: int, prefetch: int, scale: bool = False) -> Runner:
         if variant.impl == "rhea":
             sender = ["node", str(RHEA_SENDER), "--port", str(port), *work]
         else:
-            connections = settings.scale_connections if scale else 1
             sender = _module("throughput", variant.impl, port, "send", *work)
             sender += ["--connections", str(connections)]
         with listening(_module("throughput", variant.peer, port, "listen", "--prefetch", prefetch)):
             return measure(sender, settings.timeout)
+
+    return run
+
+
+def _broker_port(argv: list[str], first_line: str) -> int:
+    """The port a broker listens on, from the line it printed once listening."""
+    if first_line == "READY":
+        return int(argv[-1])
+    if first_line.startswith("listening on "):
+        return int(first_line.rsplit(":", 1)[1].split()[0])
+    raise ChildError(f"broker printed {first_line!r}: {' '.join(argv)}")
+
+
+def brokered(broker: tuple[str, ...], size: int, prefetch: int) -> Runner:
+    """Scenario 6: a producer and a consumer process meeting on a queue of a broker process.
+
+    The rate is over the whole path, from the producer's first send to the consumer's last
+    accept (both on CLOCK_MONOTONIC; see ``bench.scenarios.brokered``)."""
+
+    def run(variant: Variant, settings: Settings) -> dict[str, float]:
+        argv = [part.format(port=free_port()) for part in broker]
+        with started(argv) as server:
+            port = _broker_port(argv, server.first_line)
+            work = ["--n", settings.n]
+            consumer = _module("brokered", variant.peer, port, "consume", *work)
+            with started(consumer + ["--prefetch", str(prefetch)]) as receiving:
+                if receiving.first_line != "READY":
+                    raise ChildError(f"consumer printed {receiving.first_line!r}")
+                producer = _module("brokered", variant.impl, port, "produce", *work)
+                began = measure(producer + ["--size", str(size)], settings.timeout)["started"]
+                ended = result(receiving, settings.timeout)["finished"]
+            if server.proc.poll() is not None:
+                raise ChildError(f"broker exited with {server.proc.returncode}")
+        return {"msgs_per_s": settings.n / (ended - began)}
 
     return run
 
@@ -122,7 +162,9 @@ def startup(variant: Variant, settings: Settings) -> dict[str, float]:
     environment may forbid writing .pyc files when modules are imported)."""
     subprocess.run(
         [sys.executable, "-m", "compileall", "-q", "amq_python", "proton_ext"],
-        check=True, capture_output=True, cwd=REPO,
+        check=True,
+        capture_output=True,
+        cwd=REPO,
     )
     argv = [sys.executable, "-m", "bench.scenarios.startup", variant.impl]
     samples = [
@@ -173,10 +215,25 @@ def all_cases(settings: Settings) -> list[Case]:
             big_message,
             (PROTON, AMQ),
         ),
+        *(
+            Case(
+                f"5. scale: {count} connections, 100 B, window 1000",
+                ("msgs_per_s", "cpu_us_per_msg"),
+                throughput(100, 1000, connections=count),
+                python,
+            )
+            for count in settings.scale_connections
+        ),
         Case(
-            f"5. scale: {settings.scale_connections} connections, 100 B, window 1000",
+            "6. via amq_python broker: 100 B, window 1000",
             rate,
-            throughput(100, 1000, scale=True),
-            python,
+            brokered(AMQ_BROKER, 100, 1000),
+            (*python, REVERSE),
+        ),
+        Case(
+            "6b. via proton test broker: 100 B, window 1000",
+            rate,
+            brokered(PROTON_BROKER, 100, 1000),
+            (PROTON, AMQ),
         ),
     ]

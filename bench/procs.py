@@ -1,9 +1,10 @@
 """Child processes of the driver: started, awaited with a deadline, and never left behind.
 
 Every child gets ``PR_SET_PDEATHSIG = SIGKILL``, so it dies with the driver even if the driver is
-killed outright; ``listening`` stops its listener when the block ends; ``measure`` kills a child
-that outlives its timeout. stderr goes to a temporary file (a full pipe would block the child)
-and its tail is quoted in ``ChildError``.
+killed outright; ``started`` (and ``listening``, for a child that prints ``READY``) stops its
+child when the block ends; ``measure`` and ``result`` kill a child that outlives its timeout.
+stderr goes to a temporary file (a full pipe would block the child) and its tail is quoted in
+``ChildError``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -72,42 +74,69 @@ def _stop(proc: subprocess.Popen[str]) -> None:
         proc.stdout.close()
 
 
+@dataclass
+class Child:
+    """A running child process, the file holding its stderr, and the first line it printed."""
+
+    proc: subprocess.Popen[str]
+    stderr: IO[bytes]
+    first_line: str
+
+
 @contextlib.contextmanager
-def listening(argv: list[str], timeout: float = 30.0) -> Iterator[subprocess.Popen[str]]:
-    """Run a listener until the block ends, once it has printed ``READY``."""
+def started(argv: list[str], timeout: float = 30.0) -> Iterator[Child]:
+    """Run a child until the block ends, once it has printed its first line (its readiness)."""
     with tempfile.TemporaryFile() as stderr:
         proc = _spawn(argv, stderr)
         try:
             assert proc.stdout is not None
             ready, _, _ = select.select([proc.stdout], [], [], timeout)
-            line = proc.stdout.readline() if ready else ""
-            if line.strip() != READY:
+            line = proc.stdout.readline().strip() if ready else ""
+            if not line:
                 _stop(proc)
-                why = f"exit code {proc.returncode}" if ready else f"no READY in {timeout:.0f} s"
+                why = f"exit code {proc.returncode}" if ready else f"no output in {timeout:.0f} s"
                 command = " ".join(argv)
-                raise ChildError(f"listener not ready ({why}): {command}\n{_tail(stderr)}")
-            yield proc
-            if proc.poll() is not None:
-                raise ChildError(f"listener exited with {proc.returncode}:\n{_tail(stderr)}")
+                raise ChildError(f"child not ready ({why}): {command}\n{_tail(stderr)}")
+            yield Child(proc, stderr, line)
         finally:
             _stop(proc)
+
+
+@contextlib.contextmanager
+def listening(argv: list[str], timeout: float = 30.0) -> Iterator[subprocess.Popen[str]]:
+    """Run a listener until the block ends, once it has printed ``READY``."""
+    with started(argv, timeout) as child:
+        if child.first_line != READY:
+            raise ChildError(
+                f"listener printed {child.first_line!r}, not {READY}:\n{_tail(child.stderr)}"
+            )
+        yield child.proc
+        if child.proc.poll() is not None:
+            raise ChildError(
+                f"listener exited with {child.proc.returncode}:\n{_tail(child.stderr)}"
+            )
+
+
+def result(child: Child, timeout: float) -> dict[str, float]:
+    """Wait for a started child to exit and return the JSON object on its last line."""
+    try:
+        out, _ = child.proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise ChildError(f"timed out after {timeout:.0f} s:\n{_tail(child.stderr)}")
+    finally:
+        _stop(child.proc)
+    lines = out.strip().splitlines()
+    if child.proc.returncode != 0 or not lines:
+        raise ChildError(f"exited with {child.proc.returncode}:\n{_tail(child.stderr)}")
+    try:
+        values: dict[str, float] = json.loads(lines[-1])
+    except ValueError:
+        raise ChildError(f"last line is not a JSON result: {lines[-1]!r}\n{_tail(child.stderr)}")
+    return values
 
 
 def measure(argv: list[str], timeout: float) -> dict[str, float]:
     """Run a measuring child to completion and return the JSON object on its last line."""
     with tempfile.TemporaryFile() as stderr:
-        proc = _spawn(argv, stderr)
-        try:
-            out, _ = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            raise ChildError(f"timed out after {timeout:.0f} s:\n{_tail(stderr)}")
-        finally:
-            _stop(proc)
-        lines = out.strip().splitlines()
-        if proc.returncode != 0 or not lines:
-            raise ChildError(f"exited with {proc.returncode}:\n{_tail(stderr)}")
-        try:
-            result: dict[str, float] = json.loads(lines[-1])
-        except ValueError:
-            raise ChildError(f"last line is not a JSON result: {lines[-1]!r}\n{_tail(stderr)}")
-        return result
+        child = Child(_spawn(argv, stderr), stderr, "")
+        return result(child, timeout)

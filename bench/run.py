@@ -27,7 +27,7 @@ from types import FrameType
 if __package__ in (None, ""):  # run as a script: make the ``bench`` package importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.cases import AMQ, MIXED, RHEA, RHEA_AMQ, Case, Settings, all_cases
+from bench.cases import AMQ, MIXED, REVERSE, RHEA, RHEA_AMQ, Case, Settings, all_cases
 from bench.procs import REPO, ChildError
 from bench.report import METRICS, Results, load_average, machine, rhea_notes, table
 
@@ -60,7 +60,7 @@ def unavailable() -> dict[str, str]:
     except subprocess.TimeoutExpired:
         error = "import took over 60 s"
     if error:
-        for variant in (AMQ, MIXED):
+        for variant in (AMQ, MIXED, REVERSE):
             reasons[variant.label] = f"amq_python does not import: {error}"
     if not (BENCH / "node_modules" / "rhea").is_dir():
         reasons[RHEA.label] = "rhea not installed (npm install --prefix bench)"
@@ -119,8 +119,10 @@ def report(cases: list[Case], results: Results, command: str, started_load: str)
             "over runs; ratios are medians over proton's median (latency: of medians and of p99s).",
             "`amq_python->proton` is our client against python-qpid-proton's listener; `rhea` and",
             "`rhea->amq_python` are the Node.js sender against python-qpid-proton's listener and",
-            "against ours. Targets are issue 8's; scenario 5 has none. Throughput is timed from",
-            "the first send to the last ACCEPTED, on the sending side.",
+            "against ours. Targets are issue 8's; scenarios 5 and 6 have none. Throughput is",
+            "timed from the first send to the last ACCEPTED, on the sending side; through a broker",
+            "(6, 6b: `X->Y` is producer X, consumer Y) from the producer's first send to the",
+            "consumer's last accept.",
             "",
             "## Machine",
             "",

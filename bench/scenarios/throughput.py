@@ -7,11 +7,14 @@ message (auto-accept). It also serves the idle connections of the memory scenari
 each. Once every link has credit, each sends its share of ``--n`` messages with a binary body of
 ``--size`` bytes, unsettled, as fast as credit allows. The clock runs from the first send to the
 last ACCEPTED disposition; the process then closes its connections and prints
-``{"msgs_per_s": ..., "seconds": ...}``.
+``{"msgs_per_s": ..., "seconds": ..., "cpu_us_per_msg": ...}``, the last being this process's
+CPU time (user plus system) over the same interval per message: the sender's cost per message,
+which scenario 5 follows as the number of connections grows.
 """
 
 from __future__ import annotations
 
+import resource
 import time
 from typing import Any
 
@@ -26,6 +29,12 @@ from bench.common import (
     signal_ready,
     url,
 )
+
+
+def cpu_seconds() -> float:
+    """User plus system CPU time of this process so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def listener_class(api: Api) -> type:
@@ -60,6 +69,8 @@ def sender_class(api: Api) -> type:
             self.accepted = 0
             self.started = 0.0
             self.seconds = 0.0
+            self.cpu_started = 0.0
+            self.cpu_seconds = 0.0
 
         def on_start(self, event: Any) -> None:
             for _ in range(min(MAX_CONNECTING, self.connections)):
@@ -80,6 +91,7 @@ def sender_class(api: Api) -> type:
                 return
             self.credited.append(event.sender)
             if len(self.credited) == self.connections:
+                self.cpu_started = cpu_seconds()
                 self.started = time.perf_counter()
                 for sender in self.credited:
                     self.fill(sender)
@@ -96,6 +108,7 @@ def sender_class(api: Api) -> type:
             self.accepted += 1
             if self.accepted == self.total:
                 self.seconds = time.perf_counter() - self.started
+                self.cpu_seconds = cpu_seconds() - self.cpu_started
                 for conn in self.opened:
                     conn.close()
 
@@ -112,15 +125,21 @@ def main() -> None:
     p.add_argument("--connections", type=int, default=1, help="send: concurrent connections")
     args = p.parse_args()
     api = load_api(args.impl)
+    raise_fd_limit()
     if args.role == "listen":
-        raise_fd_limit()
         api.Container(listener_class(api)(url(args.port), args.prefetch)).run()
         return
     sender = sender_class(api)(url(args.port), args.n, args.size, args.connections)
     api.Container(sender).run()
     if sender.accepted != args.n:
         raise SystemExit(f"only {sender.accepted} of {args.n} messages accepted")
-    emit({"msgs_per_s": args.n / sender.seconds, "seconds": sender.seconds})
+    emit(
+        {
+            "msgs_per_s": args.n / sender.seconds,
+            "seconds": sender.seconds,
+            "cpu_us_per_msg": sender.cpu_seconds / args.n * 1e6,
+        }
+    )
 
 
 if __name__ == "__main__":
