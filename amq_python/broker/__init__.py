@@ -5,7 +5,8 @@ made on demand by address; consumers of a queue compete (round-robin, credit-awa
 at-least-once (a message leaves its queue only when accepted; released, modified and unsettled
 messages of a dropped consumer go back); ``distribution_mode copy`` browses; dynamic sources get
 temporary queues (request/response replies); ``topic://`` addresses or a ``topic`` capability fan
-out; a sender with no target is an anonymous relay routing by ``message.address``.
+out; a sender with no target is an anonymous relay routing by ``message.address``; a receiver
+with a JMS selector (``reactor.Selector``) only gets the messages it matches (see ``selector``).
 
 TLS and SASL are options (see ``cli``): ``--tls-cert``/``--tls-key`` (and ``--tls-ca``,
 ``--tls-verify-client``) make it listen with amqps; ``--sasl-mechanisms``,

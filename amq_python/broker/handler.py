@@ -5,7 +5,10 @@ How a message flows:
 1. A client's sender attaches: we answer with its target (a dynamic target gets a generated
    address; no address at all makes the link an anonymous relay, routed by each message's
    ``address``). A client's receiver attaches: we answer with its source (dynamic: a new
-   temporary queue) and subscribe the link to the queue or topic it names.
+   temporary queue) and subscribe the link to the queue or topic it names. A receiver's source
+   may carry a JMS selector in its filter map (``selector``): that consumer only gets matching
+   messages; we echo the selector in our source to say it applies (other filters are dropped
+   from it: we do not apply them), and refuse a selector that does not parse.
 2. ``on_message``: the message is stored in its queue (or copied to a topic's subscribers), then
    accepted. A message that cannot be routed is rejected.
 3. ``on_sendable``: the queue feeding that link sends what it can (see ``queues``).
@@ -16,26 +19,58 @@ How a message flows:
 from __future__ import annotations
 
 import logging
-from typing import Callable, cast
+from typing import Any, Callable, cast
 
 from amq_python import (
     Condition,
     Connection,
     Delivery,
+    Described,
     Event,
     Link,
     Receiver,
     Sender,
     SSLDomain,
     Terminus,
+    symbol,
+    ulong,
 )
 from amq_python.handlers import MessagingHandler
 from amq_python.reactor import Acceptor, Task
 
 from .nodes import TOPIC_CAPABILITY, Registry, capabilities
 from .queues import Queue
+from .selector import Selector, SelectorError, compile_selector
 
 log = logging.getLogger("amq_python.broker")
+
+# The filter type of a JMS selector, by name or by code (descriptor 0x468C:0x00000004).
+SELECTOR_DESCRIPTORS = (symbol("apache.org:selector-filter:string"), ulong(0x0000468C00000004))
+
+
+def selector_filter(source: Terminus) -> tuple[Any, Described] | None:
+    """The selector entry (key, described value) of ``source``'s filter map, if it has one.
+    Raises ValueError for a filter map we cannot apply: not a map, two selectors, or a
+    selector that is not a string."""
+    data = source.filter
+    data.rewind()
+    if data.next() is None:
+        return None
+    try:
+        filters = data.get_object()
+    except TypeError:  # a map key Python cannot hash (a list, a map)
+        filters = None
+    if not isinstance(filters, dict):
+        raise ValueError("the source's filter is not a map of filters")
+    found = [
+        (key, value) for key, value in filters.items()
+        if isinstance(value, Described) and value.descriptor in SELECTOR_DESCRIPTORS
+    ]
+    if len(found) > 1:
+        raise ValueError("more than one selector in the filter")
+    if found and not isinstance(found[0][1].value, str):
+        raise ValueError("the selector is not a string")
+    return found[0] if found else None
 
 
 def _link(event: Event) -> Link:
@@ -176,14 +211,29 @@ class BrokerHandler(MessagingHandler):
         if not address:
             self._refuse(link, "a receiver needs a source address (or a dynamic source)")
             return
+        try:
+            selected = selector_filter(remote)
+            selector: Selector | None = None
+            if selected is not None:
+                selector = compile_selector(selected[1].value)
+        except SelectorError as error:
+            self._refuse(link, f"invalid selector: {error}")
+            return
+        except ValueError as error:
+            self._refuse(link, str(error))
+            return
+        link.source.filter.clear()
+        if selected is not None:
+            link.source.filter.put_dict(dict([selected]))
         if TOPIC_CAPABILITY in capabilities(remote):
             self.registry.declare_topic(address)
         link.source.address = address
         link.snd_settle_mode = link.remote_snd_settle_mode
         browse = remote.distribution_mode == Terminus.DIST_MODE_COPY
-        queue = self.registry.subscribe(link, address, browse, dynamic)
+        queue = self.registry.subscribe(link, address, browse, dynamic, selector)
         self._feeds[link] = (connection, queue)
-        log.info("%s %s attached to %s", "browser" if browse else "consumer", link.name, address)
+        log.info("%s %s attached to %s%s", "browser" if browse else "consumer", link.name,
+                 address, f" with selector {selected[1].value!r}" if selected else "")
 
     def _attach_producer(self, link: Receiver) -> None:
         remote = link.remote_target

@@ -3,7 +3,8 @@
 An address names a queue unless it is a topic: it starts with ``topic://``, or a link to it asked
 for the ``topic`` capability. A topic keeps no messages of its own: each subscriber gets a
 private temporary queue, and a message published to the topic is copied into every one of them
-(none subscribed: the message is dropped, as with any topic). A dynamic queue gets a generated
+(none subscribed: the message is dropped, as with any topic); a subscriber with a selector only
+gets copies of the messages it matches. A dynamic queue gets a generated
 address and is dropped, with what it holds, when its last consumer goes.
 """
 
@@ -16,6 +17,7 @@ from typing import Any
 from amq_python import Array, Link, Message, Sender, Terminus
 
 from .queues import Queue
+from .selector import Selector
 
 log = logging.getLogger("amq_python.broker")
 
@@ -38,18 +40,20 @@ def capabilities(terminus: Terminus) -> set[str]:
 
 
 class Topic:
-    """An address whose messages are copied to every current subscriber."""
+    """An address whose messages are copied to every current subscriber (that selects them)."""
 
     def __init__(self, address: str) -> None:
         self.address = address
-        self.subscriptions: dict[Link, Queue] = {}
+        self.subscriptions: dict[Link, tuple[Queue, Selector | None]] = {}
 
     def put(self, message: Message) -> None:
-        """Copy the message into each subscriber's queue."""
+        """Copy the message into each subscriber's queue, if the subscriber's selector (if any)
+        matches it: a subscription never holds messages its consumer would not take."""
         if not self.subscriptions:
             log.debug("no subscriber on topic %s: message dropped", self.address)
-        for queue in self.subscriptions.values():
-            queue.put(message)
+        for queue, selector in self.subscriptions.values():
+            if selector is None or selector(message):
+                queue.put(message)
 
 
 class Registry:
@@ -91,16 +95,19 @@ class Registry:
         else:
             self.queue(address).put(message)
 
-    def subscribe(self, link: Sender, address: str, browse: bool, dynamic: bool) -> Queue:
-        """Feed ``link`` from ``address``; returns the queue that feeds it."""
+    def subscribe(self, link: Sender, address: str, browse: bool, dynamic: bool,
+                  selector: Selector | None = None) -> Queue:
+        """Feed ``link`` from ``address`` (only what ``selector`` matches, if it has one);
+        returns the queue that feeds it."""
         if self.is_topic(address):
             topic = self.declare_topic(address)
             queue = Queue(f"{address} ({link.name})", temporary=True)
-            topic.subscriptions[link] = queue
+            topic.subscriptions[link] = (queue, selector)  # the topic filters
             self._owner[queue] = topic
+            queue.subscribe(link, browse)
         else:
             queue = self.queue(address, temporary=dynamic)
-        queue.subscribe(link, browse)
+            queue.subscribe(link, browse, selector)
         return queue
 
     def unsubscribe(self, link: Link, queue: Queue) -> None:

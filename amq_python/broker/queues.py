@@ -13,6 +13,11 @@ Theory of operation:
   without credit, until no entry is waiting or no consumer has credit.
 - A browser (distribution mode copy) gets a copy of each entry from its cursor onwards and
   consumes nothing; its deliveries are not tracked.
+- A consumer may have a selector (see ``selector``): it only gets the entries it matches. While
+  no competing consumer has one, ``dispatch()`` takes the plain path above (nothing evaluated per
+  message). Otherwise each waiting entry, in order, goes to the next consumer in turn that has
+  credit and matches it; an entry no consumer with credit matches keeps its place, for a later
+  consumer. A browser with a selector skips the entries it does not match.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ import logging
 from collections import deque
 
 from amq_python import Delivery, Endpoint, Link, Message, ProtonException, Sender
+
+from .selector import Selector
 
 log = logging.getLogger("amq_python.broker")
 
@@ -41,13 +48,15 @@ class Entry:
 
 
 class Consumer:
-    """A sender link the queue feeds: a competing consumer, or a browser with a cursor."""
+    """A sender link the queue feeds: a competing consumer, or a browser with a cursor; either
+    may have a selector (only the messages it matches are for this link)."""
 
-    __slots__ = ("link", "browse", "cursor", "unacked")
+    __slots__ = ("link", "browse", "selector", "cursor", "unacked")
 
-    def __init__(self, link: Sender, browse: bool) -> None:
+    def __init__(self, link: Sender, browse: bool, selector: Selector | None = None) -> None:
         self.link = link
         self.browse = browse
+        self.selector = selector
         self.cursor = -1  # a browser has seen every entry with seq <= cursor
         self.unacked: dict[Delivery, Entry] = {}
 
@@ -84,6 +93,7 @@ class Queue:
         self.entries: deque[Entry] = deque()
         self.consumers: list[Consumer] = []
         self._turn = 0
+        self._selective = 0  # competing consumers with a selector: dispatch takes the slow path
 
     def __repr__(self) -> str:
         return f"Queue({self.address!r}, {len(self.entries)} waiting)"
@@ -93,9 +103,13 @@ class Queue:
         self.entries.append(Entry(message))
         self.dispatch()
 
-    def subscribe(self, link: Sender, browse: bool = False) -> None:
-        """Start feeding ``link`` (it sends once it has credit)."""
-        self.consumers.append(Consumer(link, browse))
+    def subscribe(self, link: Sender, browse: bool = False,
+                  selector: Selector | None = None) -> None:
+        """Start feeding ``link`` (it sends once it has credit), only what ``selector`` matches
+        if it has one."""
+        self.consumers.append(Consumer(link, browse, selector))
+        if selector is not None and not browse:
+            self._selective += 1
 
     def unsubscribe(self, link: Link) -> bool:
         """Stop feeding ``link``; its unsettled messages go back to the queue. True if it was
@@ -103,6 +117,8 @@ class Queue:
         for index, consumer in enumerate(self.consumers):
             if consumer.link is link:
                 del self.consumers[index]
+                if consumer.selector is not None and not consumer.browse:
+                    self._selective -= 1
                 for entry in consumer.unacked.values():
                     self._requeue(entry, failed=True)
                 if consumer.unacked:
@@ -131,21 +147,53 @@ class Queue:
     def dispatch(self) -> None:
         """Send waiting messages to consumers with credit, in turn; then browsers catch up."""
         movers = [c for c in self.consumers if not c.browse]
-        entries = self.entries
-        while entries and movers:
-            consumer = self._next_with_credit(movers)
-            if consumer is None:
-                break
-            entry = entries.popleft()
-            delivery = self._send(consumer.link, entry)
-            if not consumer.presettled():
-                consumer.unacked[delivery] = entry
+        if self._selective:
+            self._dispatch_selected(movers)
+        else:
+            entries = self.entries
+            while entries and movers:
+                consumer = self._next_with_credit(movers)
+                if consumer is None:
+                    break
+                self._deliver(consumer, entries.popleft())
         for browser in self.consumers:
             if browser.browse:
                 self._browse(browser)
         for consumer in self.consumers:
             if consumer.can_send() and consumer.link.drain_mode:
                 consumer.link.drained()
+
+    def _dispatch_selected(self, movers: list[Consumer]) -> None:
+        """Some competing consumer has a selector: each waiting entry, in order, goes to the
+        next consumer in turn with credit whose selector (if any) matches it; the others stay,
+        in order. Stops once no consumer has credit."""
+        count = len(movers)
+        ready = [consumer.can_send() for consumer in movers]
+        if not any(ready):
+            return  # nothing can move: leave the queue as it is
+        waiting = self.entries
+        kept: deque[Entry] = deque()
+        while waiting and any(ready):
+            entry = waiting.popleft()
+            for step in range(count):
+                index = (self._turn + step) % count
+                consumer = movers[index]
+                selector = consumer.selector
+                if ready[index] and (selector is None or selector(entry.message)):
+                    self._turn = (index + 1) % count
+                    self._deliver(consumer, entry)
+                    ready[index] = consumer.can_send()
+                    break
+            else:
+                kept.append(entry)
+        kept.extend(waiting)
+        self.entries = kept
+
+    def _deliver(self, consumer: Consumer, entry: Entry) -> None:
+        """Send ``entry`` to a competing consumer; it is unsettled until its outcome comes."""
+        delivery = self._send(consumer.link, entry)
+        if not consumer.presettled():
+            consumer.unacked[delivery] = entry
 
     def _next_with_credit(self, movers: list[Consumer]) -> Consumer | None:
         count = len(movers)
@@ -158,10 +206,12 @@ class Queue:
 
     def _browse(self, browser: Consumer) -> None:
         entries = self.entries
+        selector = browser.selector
         index = _position(entries, browser.cursor)
         while index < len(entries) and browser.can_send():
             entry = entries[index]
-            self._send(browser.link, entry)
+            if selector is None or selector(entry.message):
+                self._send(browser.link, entry)
             browser.cursor = entry.seq
             index += 1
 
