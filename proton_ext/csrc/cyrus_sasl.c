@@ -648,12 +648,16 @@ static ssize_t bridge_max_encrypt_size(pn_transport_t *transport) {
   return (ssize_t) * (const unsigned *)size;
 }
 
-static ssize_t bridge_encode(pn_transport_t *transport, pn_bytes_t in, pn_bytes_t *out) {
+/* sasl_encode and sasl_decode share one signature: run either over the security layer. */
+typedef int (*sasl_coder_t)(sasl_conn_t *, const char *, unsigned, const char **, unsigned *);
+
+static ssize_t bridge_code(pn_transport_t *transport, pn_bytes_t in, pn_bytes_t *out,
+                           sasl_coder_t code, const char *what) {
   bridge_t *bridge = bridge_of(transport);
   const char *output = NULL;
   unsigned outlen = 0;
-  if (sasl_encode(bridge->conn, in.start, (unsigned)in.size, &output, &outlen) != SASL_OK) {
-    pnx_sasl_logf(transport, PN_LEVEL_ERROR, "SASL encode failed: %s",
+  if (code(bridge->conn, in.start, (unsigned)in.size, &output, &outlen) != SASL_OK) {
+    pnx_sasl_logf(transport, PN_LEVEL_ERROR, "SASL %s failed: %s", what,
                   sasl_errdetail(bridge->conn));
     return PN_ERR;
   }
@@ -661,17 +665,12 @@ static ssize_t bridge_encode(pn_transport_t *transport, pn_bytes_t in, pn_bytes_
   return (ssize_t)outlen;
 }
 
+static ssize_t bridge_encode(pn_transport_t *transport, pn_bytes_t in, pn_bytes_t *out) {
+  return bridge_code(transport, in, out, sasl_encode, "encode");
+}
+
 static ssize_t bridge_decode(pn_transport_t *transport, pn_bytes_t in, pn_bytes_t *out) {
-  bridge_t *bridge = bridge_of(transport);
-  const char *output = NULL;
-  unsigned outlen = 0;
-  if (sasl_decode(bridge->conn, in.start, (unsigned)in.size, &output, &outlen) != SASL_OK) {
-    pnx_sasl_logf(transport, PN_LEVEL_ERROR, "SASL decode failed: %s",
-                  sasl_errdetail(bridge->conn));
-    return PN_ERR;
-  }
-  *out = (pn_bytes_t){outlen, output};
-  return (ssize_t)outlen;
+  return bridge_code(transport, in, out, sasl_decode, "decode");
 }
 
 static const pnx_sasl_implementation bridge_impl = {

@@ -8,6 +8,9 @@ import signal
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TypeVar
+
+_Peer = TypeVar("_Peer", bound="ManagedPeer")
 
 
 class PeerUnavailable(RuntimeError):
@@ -75,3 +78,35 @@ def tail(path: Path, limit: int = 3000) -> str:
         return path.read_text(errors="replace")[-limit:]
     except OSError:
         return ""
+
+
+class ManagedPeer:
+    """The lifecycle a peer process shares: ``with Peer(...) as peer`` starts it, and on leaving
+    (or on a failed start) stops it and removes its working directory. Subclasses provide
+    ``start()``, ``stop()`` and ``directory``."""
+
+    directory: Path
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """stop() and remove the working directory."""
+        self.stop()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+    def __enter__(self: _Peer) -> _Peer:
+        """Start; on a failed start everything is already stopped and removed."""
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """close()."""
+        self.close()

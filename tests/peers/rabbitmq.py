@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import shutil
 import socket
 import subprocess
 import tempfile
@@ -18,7 +17,7 @@ from pathlib import Path
 
 from .certs import Certs
 from .ports import free_port, wait_for_port
-from .procs import require_binary, start_group, stop_group, tail
+from .procs import ManagedPeer, require_binary, start_group, stop_group, tail
 
 RABBITMQ_SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"
 PACKAGE = "rabbitmq-server"
@@ -39,7 +38,7 @@ def _answers_amqp(port: int) -> bool:
         return False
 
 
-class RabbitMQ:
+class RabbitMQ(ManagedPeer):
     """One RabbitMQ node: start(), kill() (SIGKILL), restart() on the same ports, stop().
 
     Attributes of use to tests: `port` (plain AMQP), `tls_port`, `url`, `tls_url`
@@ -201,21 +200,3 @@ class RabbitMQ:
         if self._epmd is not None:
             stop_group(self._epmd, grace=1)
             self._epmd = None
-
-    def close(self) -> None:
-        """stop() and remove the node directory."""
-        self.stop()
-        shutil.rmtree(self.directory, ignore_errors=True)
-
-    def __enter__(self) -> RabbitMQ:
-        """Start; on a failed start everything is already stopped and removed."""
-        try:
-            self.start()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        """close()."""
-        self.close()

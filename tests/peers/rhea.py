@@ -9,7 +9,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import shutil
 import subprocess
 import tempfile
 import time
@@ -17,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from .certs import Certs
-from .procs import require_binary, start_group, stop_group, tail
+from .procs import ManagedPeer, require_binary, start_group, stop_group, tail
 
 RHEA_DIR = Path(__file__).resolve().parent / "rhea"
 
@@ -43,7 +42,7 @@ def ensure_rhea() -> None:
             raise RuntimeError(f"npm install in {RHEA_DIR} failed:\n{done.stdout}{done.stderr}")
 
 
-class RheaServer:
+class RheaServer(ManagedPeer):
     """The rhea broker script as a process: start() / stop(), or use as a context manager.
 
     `mechanisms` are the SASL mechanisms offered (ANONYMOUS and PLAIN by default; empty: no SASL
@@ -115,24 +114,6 @@ class RheaServer:
         if self._proc is not None:
             stop_group(self._proc, grace=5)
             self._proc = None
-
-    def close(self) -> None:
-        """stop() and remove the working directory."""
-        self.stop()
-        shutil.rmtree(self.directory, ignore_errors=True)
-
-    def __enter__(self) -> RheaServer:
-        """Start; on a failed start everything is already stopped and removed."""
-        try:
-            self.start()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        """close()."""
-        self.close()
 
 
 def run_client(
