@@ -21,7 +21,7 @@ from typing import Any
 from proton_ext import ffi, lib
 
 from ._delivery import ACCEPTED, MODIFIED, REJECTED, RELEASED, Delivery
-from ._endpoints import Endpoint
+from ._endpoints import Endpoint, Receiver, Sender
 from ._events import Event, Handler, call
 from ._exceptions import ProtonException
 from ._message import decode_message
@@ -71,7 +71,7 @@ class FlowController(Handler):
 
     def _flow(self, link: Any) -> None:
         impl = link._impl
-        if impl is None or not lib.pn_link_is_receiver(impl):
+        if impl is None or not isinstance(link, Receiver):
             return
         delta = self._window - lib.pn_link_credit(impl)
         if delta > 0:
@@ -328,9 +328,10 @@ class IncomingMessageHandler(Handler, Acking):
         impl = delivery._impl
         if impl is None:
             return
-        link_impl = lib.pn_delivery_link(impl)
-        if not lib.pn_link_is_receiver(link_impl):
+        link = delivery._link
+        if not isinstance(link, Receiver):
             return
+        link_impl = link._impl
         if lib.pn_delivery_aborted(impl):
             call(self.delegate, "on_aborted", event)
             delivery.settle()
@@ -419,17 +420,19 @@ class OutgoingMessageHandler(Handler):
 
     def on_link_flow(self, event: Event) -> None:
         """Credit changed: ``on_sendable`` if this is an open sender with credit."""
-        impl = event.context._impl
-        if impl is not None and lib.pn_link_is_sender(impl) and lib.pn_link_credit(impl) > 0 \
-                and lib.pn_link_state(impl) & lib.PN_LOCAL_ACTIVE \
-                and lib.pn_link_state(impl) & lib.PN_REMOTE_ACTIVE:
+        link = event.context
+        impl = link._impl
+        if impl is None or not isinstance(link, Sender) or lib.pn_link_credit(impl) <= 0:
+            return
+        state = lib.pn_link_state(impl)
+        if state & lib.PN_LOCAL_ACTIVE and state & lib.PN_REMOTE_ACTIVE:
             self.on_sendable(event)
 
     def on_delivery(self, event: Event) -> None:
         """The peer updated one of our deliveries: report the outcome, then settlement."""
         delivery = event.context
         impl = delivery._impl
-        if impl is None or not lib.pn_link_is_sender(lib.pn_delivery_link(impl)):
+        if impl is None or not isinstance(delivery._link, Sender):
             return
         if not lib.pn_delivery_updated(impl):
             return

@@ -233,36 +233,31 @@ def _sign(operand: Expr, negative: bool) -> Expr:
     return signed
 
 
-def _all(operands: Sequence[Expr]) -> Expr:
-    """AND: false if any is false, else unknown if any is not true."""
+def _logic(operands: Sequence[Expr], decisive: bool) -> Expr:
+    """AND (``decisive`` False) or OR (True) in three-valued logic: ``decisive`` if any operand
+    is, else unknown if any is not the other truth value, else that value."""
 
-    def all_of(message: Message) -> Value:
-        result: Value = True
+    def combine(message: Message) -> Value:
+        result: Value = not decisive
         for operand in operands:
             value = operand(message)
-            if value is False:
-                return False
-            if value is not True:
+            if value is decisive:
+                return decisive
+            if value is not result and result is not None:
                 result = None
         return result
 
-    return all_of
+    return combine
+
+
+def _all(operands: Sequence[Expr]) -> Expr:
+    """AND: false if any is false, else unknown if any is not true."""
+    return _logic(operands, False)
 
 
 def _any(operands: Sequence[Expr]) -> Expr:
     """OR: true if any is true, else unknown if any is not false."""
-
-    def any_of(message: Message) -> Value:
-        result: Value = False
-        for operand in operands:
-            value = operand(message)
-            if value is True:
-                return True
-            if value is not False:
-                result = None
-        return result
-
-    return any_of
+    return _logic(operands, True)
 
 
 def _not(operand: Expr) -> Expr:
