@@ -21,7 +21,10 @@ import os
 import selectors
 import socket
 import time
+import traceback
 import uuid
+from collections import deque
+from types import TracebackType
 from typing import Any, Callable
 
 from proton_ext import ffi, lib
@@ -32,11 +35,23 @@ from ._connect_config import load_connect_config
 from ._connector import DEFAULT_MAX_FRAME, Connector, host_port
 from ._delivery import Delivery, detach_settled, pending_settled
 from ._endpoints import Connection, Link, Receiver, Sender, Session
-from ._events import Event, EventType, dispatch, scoped_handler
+from ._events import (
+    KIND_DELIVERY,
+    KIND_LINK,
+    Event,
+    EventType,
+    calls_for,
+    dispatch,
+    handler_for,
+    scoped_handler,
+)
 from ._exceptions import UnavailableError
 from ._io import Acceptor, Channel
+from ._pushed import dispatch_pushed, python_event
+from ._selectable import Selectable
 from ._transport import SSLDomain, Transport, missing_mechanisms, set_cyrus_config
 from ._url import Url
+from ._wrapper import live
 
 _CONNECT_OPTIONS = frozenset(
     {
@@ -142,6 +157,7 @@ class Container:
         self.sasl_config_path: str | None = None
         self._selector = selectors.DefaultSelector()
         self._collector = ffi.gc(lib.pn_collector(), lib.pn_collector_free)
+        self._context_out = ffi.new("void **")
         self._channels: dict[Any, Channel] = {}
         self._dirty: set[Channel] = set()
         self._acceptors: set[Acceptor] = set()
@@ -155,6 +171,10 @@ class Container:
         self._t0 = time.monotonic()
         self._timeout: float | None = None
         self._yield = False
+        # Handler errors reported through on_error(), raised by run() or stop().
+        self.errors: list[tuple[type[BaseException], BaseException, TracebackType | None]] = []
+        self._pushed: deque[Event] = deque()  # push_event(): dispatched before each wait
+        self._events_stopped = False
 
     @property
     def handler(self) -> Any:
@@ -174,11 +194,16 @@ class Container:
         """Milliseconds on the same clock, for the engine's timers."""
         return int(time.monotonic() * 1000)
 
+    def mark(self) -> float:
+        """The current ``now`` (python-qpid-proton caches ``now`` per loop turn and this
+        refreshes it; ours is read live, so there is nothing to refresh)."""
+        return self.now
+
     # ----- timers -----
 
-    def schedule(self, delay: float | int, handler: Any = None) -> Task:
-        """Fire ``on_timer_task`` on ``handler`` (or the container's handlers) after ``delay``
-        seconds."""
+    def schedule(self, delay: float | int, handler: Any) -> Task:
+        """Fire ``on_timer_task`` on ``handler`` (None: the container's handlers) after
+        ``delay`` seconds."""
         if not isinstance(delay, (int, float)) or delay != delay:
             raise TypeError(f"schedule() delay must be a number of seconds, not {delay!r}")
         if delay < 0:
@@ -423,15 +448,62 @@ class Container:
         return _transactions.declare(self, context, handler, settle_before_discharge)
 
     def selectable(self, handler: Any = None, delegate: Any = None) -> Any:
-        """Watch an EventInjector (python-qpid-proton's way of registering one):
-        ``container.selectable(injector)``."""
+        """Watch ``delegate`` (default: ``handler``): an EventInjector is registered and
+        returned (``container.selectable(injector)``); anything else with ``fileno()`` gets
+        a Selectable whose SELECTABLE_* events go to ``handler`` (see ``_selectable``)."""
         if delegate is None:
             delegate = handler
         register = getattr(delegate, "_register", None)
-        if register is None:
-            raise TypeError(f"cannot watch {type(delegate).__name__}: only EventInjector")
-        register(self)
-        return delegate
+        if register is not None:
+            register(self)
+            return delegate
+        selectable = Selectable(delegate, self)
+        selectable.handler = handler
+        return selectable
+
+    def update(self, selectable: Selectable) -> None:
+        """Apply a selectable's new reading, writing and deadline (``selectable.update()``)."""
+        selectable.update()
+
+    def push_event(self, obj: Any, etype: EventType) -> None:
+        """Queue an event of type ``etype`` about any object, for this container's thread
+        (other threads use an EventInjector). The loop dispatches pushed events in order
+        before it next waits, each to its handler (its link's, session's or connection's, else
+        ``obj.handler``) or else the container's handlers. An Event is pushed as itself."""
+        if not self._events_stopped:
+            self._pushed.append(python_event(obj, etype, self))
+
+    def stop_events(self) -> None:
+        """Dispatch no more events, for tearing the container down after ``run()``: drop the
+        queued and pushed ones unseen (finishing what the container itself tracks) and queue
+        no new ones. The container cannot run again afterwards."""
+        self._events_stopped = True
+        self._pushed.clear()
+        collector = self._collector
+        while (c_event := lib.pn_collector_peek(collector)) != ffi.NULL:
+            etype = EventType.TYPES.get(lib.pn_event_type(c_event))
+            if etype in _FINISHING:
+                self._after(etype, etype.wrap(c_event))
+            lib.pn_collector_pop(collector)
+        lib.pn_collector_release(collector)
+
+    def on_error(
+        self, info: tuple[type[BaseException], BaseException, TracebackType | None]
+    ) -> None:
+        """Record a handler error (an ``exc_info()`` triple) and hand control back; ``run()``
+        raises it when the loop ends (before REACTOR_FINAL), or ``stop()`` at once."""
+        self.errors.append(info)
+        self.yield_()
+
+    def _raise_errors(self) -> None:
+        """Raise the last error ``on_error`` recorded (printing any earlier ones), once."""
+        errors, self.errors = self.errors, []
+        if not errors:
+            return
+        for earlier in errors[:-1]:
+            traceback.print_exception(*earlier)
+        exc_type, value, tb = errors[-1]
+        raise (value if value is not None else exc_type()).with_traceback(tb)
 
     def wakeup(self) -> None:
         """Nothing to do: injectors wake the loop themselves."""
@@ -506,6 +578,7 @@ class Container:
         except (KeyboardInterrupt, SystemExit):
             self._abort()
             raise
+        self._raise_errors()
         self._to_container_handlers(Event(Event.REACTOR_FINAL, None, self))
 
     def _abort(self) -> None:
@@ -532,6 +605,8 @@ class Container:
         """One turn of the loop (waiting at most ``timeout``); False when there is nothing
         left to do."""
         self._process_events()
+        if self._pushed:
+            dispatch_pushed(self)
         if not self._has_work():
             return False
         if self._yield:
@@ -550,6 +625,8 @@ class Container:
     def do_work(self, timeout: float | None = None) -> bool:
         """One turn of the loop waiting at most ``timeout`` seconds; False when idle."""
         self._process_events()
+        if self._pushed:
+            dispatch_pushed(self)
         if not self._has_work():
             return False
         wait = self._next_timeout()
@@ -567,7 +644,8 @@ class Container:
         return self._next_timeout() is not None
 
     def stop(self) -> None:
-        """Close every connection and listener; ``run()`` returns once they are closed."""
+        """Close every connection and listener; ``run()`` returns once they are closed.
+        An error recorded by ``on_error`` is raised here, after all that."""
         self._stopping = True
         for acceptor in list(self._acceptors):
             acceptor.close()
@@ -581,6 +659,7 @@ class Container:
         for channel in list(self._channels.values()):
             if channel.sock is None and channel.connector is not None:
                 channel.io_error("container stopped")
+        self._raise_errors()
 
     # ----- event dispatch -----
 
@@ -589,39 +668,64 @@ class Container:
             dispatch(handler, event)
 
     def _process_events(self) -> None:
-        """Dispatch every queued engine event, then write what the transports have to send."""
+        """Dispatch every queued engine event, then write what the transports have to send.
+
+        An Event object is made only when some handler has a method for its type."""
         collector = self._collector
         peek = lib.pn_collector_peek
         pop = lib.pn_collector_pop
-        event_type = lib.pn_event_type
+        next_event = lib.amqx_next_event
+        context_out = self._context_out
         types = EventType.TYPES
+        wrapper_of = live.get
         null = ffi.NULL
         transport_type = Event.TRANSPORT
         transport_ends = _TRANSPORT_ENDS
         bookkeeping = _BOOKKEEPING
+        channels = self._channels
+        link_kind, delivery_kind = KIND_LINK, KIND_DELIVERY
         settled = pending_settled()
         while True:
             while True:
-                c_event = peek(collector)
-                if c_event == null:
+                code = next_event(collector, context_out)
+                if not code:
                     break
-                etype = types.get(event_type(c_event))
+                etype = types.get(code)
                 try:
                     if etype is not None:
-                        context = etype.wrap(c_event)
-                        event = Event(etype, context, self)
+                        pointer = context_out[0]
+                        context = wrapper_of(pointer)
+                        if context is None:
+                            context = etype.wrap_pointer(pointer)
                         if etype is transport_type:
-                            channel = self._channels.get(context._impl)
+                            channel = channels.get(context._impl)
                             if channel is not None:
                                 self._dirty.add(channel)
+                                handler = channel.connection.handler
+                            else:
+                                handler = handler_for(etype.kind, context)
                         elif etype in transport_ends and self._transport_ending(etype, context):
                             continue
-                        handler = scoped_handler(event)
-                        if handler is not None:
-                            dispatch(handler, event)
                         else:
-                            for handler in self.handlers:
-                                dispatch(handler, event)
+                            handler = handler_for(etype.kind, context)
+                        kind = etype.kind
+                        if kind == delivery_kind:
+                            key = etype.by_link.get(context._link.__class__, etype)
+                        elif kind == link_kind:
+                            key = etype.by_link.get(context.__class__, etype)
+                        else:
+                            key = etype
+                        event = None
+                        for target in (handler,) if handler is not None else self.handlers:
+                            try:
+                                calls = target._amq_table[key]
+                            except (AttributeError, KeyError):
+                                calls = calls_for(target, key)
+                            if calls:
+                                if event is None:
+                                    event = Event(etype, context, self)
+                                for call in calls:
+                                    call(event)
                         if etype in bookkeeping:
                             self._after(etype, context)
                 finally:
@@ -673,7 +777,7 @@ class Container:
                 dispatch(handler, event)
             else:
                 self._to_container_handlers(event)
-        if lib.pn_transport_pending(t) >= 0:
+        if lib.amqx_transport_pending_unlocked(t) >= 0:
             if channel.sock is not None and not channel.connecting:
                 channel.write()
             lib.pn_transport_close_head(t)
@@ -737,6 +841,11 @@ _BOOKKEEPING = frozenset(
 
 
 _TRANSPORT_ENDS = frozenset({Event.TRANSPORT_ERROR, Event.TRANSPORT_TAIL_CLOSED})
+
+# The bookkeeping stop_events() still does for the events it drops.
+_FINISHING = frozenset(
+    {Event.TRANSPORT_CLOSED, Event.CONNECTION_FINAL, Event.SESSION_FINAL, Event.LINK_FINAL}
+)
 
 
 _TEXT_OPTIONS = ("user", "password", "virtual_host", "sni", "sasl_config_name", "sasl_config_path")

@@ -770,6 +770,7 @@ class Sender(Link):
     def __init__(self, impl: Any) -> None:
         super().__init__(impl)
         self._tags: Callable[[], bytes] = _counter_tags()
+        self._send_code: Any = None  # the ssize_t * that send() gets the engine's code in
 
     def delivery_tag(self) -> str:
         """The next delivery tag from this sender's tag generator (a str, as in proton)."""
@@ -797,12 +798,16 @@ class Sender(Link):
         raw = self._tags() if tag is None else (
             tag.encode("utf-8", "surrogateescape") if isinstance(tag, str) else tag
         )
-        delivery = _delivery.Delivery(lib.pn_delivery(impl, lib.pn_dtag(raw, len(raw))), self)
+        code = self._send_code
+        if code is None:
+            code = self._send_code = ffi.new("ssize_t *")
+        delivery_impl = lib.amqx_send_message(impl, raw, len(raw), encoded, len(encoded), code)
+        if delivery_impl == ffi.NULL:
+            raise LinkException(f"[{code[0]}]: cannot make a delivery on link {self.name!r}")
+        delivery = _delivery.Delivery(delivery_impl, self)
         delivery._tag = raw
-        code = lib.pn_link_send(impl, encoded, len(encoded))
-        if code < 0:
-            raise LinkException(f"[{code}]: cannot send on link {self.name!r}")
-        lib.pn_link_advance(impl)
+        if code[0] < 0:
+            raise LinkException(f"[{code[0]}]: cannot send on link {self.name!r}")
         if lib.pn_link_snd_settle_mode(impl) == lib.PN_SND_SETTLED:
             delivery.settle()
         return delivery

@@ -15,6 +15,7 @@ How an event reaches user code:
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any, Callable
 
 from proton_ext import ffi, lib
@@ -34,13 +35,26 @@ _CONTEXT_WRAPPERS: dict[int, Callable[[Any], Any]] = {
     KIND_TRANSPORT: lambda c_event: Transport.wrap(lib.pn_event_transport(c_event)),
 }
 
+# The same from an event's context pointer (``void *``), for a context not yet wrapped.
+_POINTER_WRAPPERS: dict[int, Callable[[Any], Any]] = {
+    KIND_NONE: lambda ptr: None,
+    KIND_CONNECTION: lambda ptr: Connection.wrap(ffi.cast("pn_connection_t *", ptr)),
+    KIND_SESSION: lambda ptr: Session.wrap(ffi.cast("pn_session_t *", ptr)),
+    KIND_LINK: lambda ptr: Link.wrap(ffi.cast("pn_link_t *", ptr)),
+    KIND_DELIVERY: lambda ptr: Delivery.wrap(ffi.cast("pn_delivery_t *", ptr)),
+    KIND_TRANSPORT: lambda ptr: Transport.wrap(ffi.cast("pn_transport_t *", ptr)),
+}
+
 
 class EventType:
-    """One kind of event; ``method`` is the handler method it calls (``on_link_flow``)."""
+    """One kind of event; ``method`` is the handler method it calls (``on_link_flow``).
+    ``wrap`` gives the context wrapper of a C event, ``wrap_pointer`` that of its context
+    pointer; ``by_link`` the dispatch-table keys for senders and receivers (see
+    ``only_for``)."""
 
     TYPES: dict[Any, EventType] = {}
 
-    __slots__ = ("number", "name", "method", "kind", "wrap")
+    __slots__ = ("number", "name", "method", "kind", "wrap", "wrap_pointer", "by_link")
 
     def __init__(self, name: str, number: int | None = None, kind: int = KIND_NONE) -> None:
         self.number = number
@@ -48,6 +62,13 @@ class EventType:
         self.method = "on_" + name
         self.kind = kind
         self.wrap: Callable[[Any], Any] = _CONTEXT_WRAPPERS[kind]
+        self.wrap_pointer: Callable[[Any], Any] = _POINTER_WRAPPERS[kind]
+        # For link and delivery events: the dispatch-table key for each kind of link.
+        self.by_link: dict[type, tuple[EventType, type]] = (
+            {Sender: (self, Sender), Receiver: (self, Receiver)}
+            if kind == KIND_LINK or kind == KIND_DELIVERY
+            else {}
+        )
         EventType.TYPES[number if number is not None else name] = self
 
     @classmethod
@@ -214,8 +235,12 @@ class Event:
 def scoped_handler(event: Event) -> Any:
     """The nearest handler set on the event's link, session or connection (python-qpid-proton's
     rule for where an event goes), or None."""
-    kind = event.type.kind
-    context = event.context
+    return handler_for(event.type.kind, event.context)
+
+
+def handler_for(kind: int, context: Any) -> Any:
+    """The nearest handler set on ``context`` (of event kind ``kind``) or on the link, session
+    or connection it belongs to, or None."""
     if context is None or kind == KIND_NONE:
         return None
     if kind == KIND_DELIVERY:
@@ -243,18 +268,29 @@ def scoped_handler(event: Event) -> Any:
     return context.handler
 
 
+class _ChildHandlers:
+    """``handler.handlers``: a list made on first use and kept on the handler, so a subclass
+    need not call ``Handler.__init__`` (python-qpid-proton's Handler has none)."""
+
+    def __get__(self, handler: Any, owner: Any = None) -> Any:
+        if handler is None:
+            return self
+        children: list[Any] = []
+        handler.__dict__["handlers"] = children
+        return children
+
+
 class Handler:
     """Base of event handlers: ``on_<event>`` methods, child ``handlers``, ``on_unhandled``."""
 
-    def __init__(self, *handlers: Any) -> None:
-        self.handlers: list[Any] = list(handlers)
+    handlers = _ChildHandlers()
 
     def add(self, handler: Any, on_error: Any = None) -> None:
-        """Add a child handler; it sees every event after this handler."""
-        if "handlers" not in self.__dict__:
-            self.handlers = []
+        """Add a child handler; it sees every event after this handler (``on_error`` is
+        ignored, as in python-qpid-proton: a handler's exception propagates)."""
         self.handlers.append(handler)
         self.__dict__.pop("_amq_table", None)
+        self.__dict__.pop("_amq_calls", None)
 
     def on_unhandled(self, method: str, *args: Any) -> None:
         """Called with the method name when this handler has no method for an event."""
@@ -265,21 +301,39 @@ def _is_noop_unhandled(handler: Any) -> bool:
     return method is None or method is Handler.on_unhandled
 
 
-def _callables(handler: Any, method: str) -> list[Callable[[Event], Any]]:
+def only_for(link_class: type) -> Callable[[Any], Any]:
+    """Mark a handler method that does nothing for events about the other kind of link (a
+    FlowController's for senders, say): the container then skips calling it for those. A
+    subclass's override carries no mark, so it is called for every link."""
+
+    def mark(method: Any) -> Any:
+        method._amq_only_for = link_class
+        return method
+
+    return mark
+
+
+def _callables(
+    handler: Any, method: str, link_class: type | None = None
+) -> list[Callable[[Event], Any]]:
     found = getattr(handler, method, None)
     calls: list[Callable[[Event], Any]] = []
     if found is not None:
-        calls.append(found)
+        only = getattr(found, "_amq_only_for", None)
+        if only is None or link_class is None or only is link_class:
+            calls.append(found)
     elif not _is_noop_unhandled(handler):
         unhandled = handler.on_unhandled
         calls.append(lambda event: unhandled(method, event))
     for child in getattr(handler, "handlers", None) or ():
-        calls.extend(_callables(child, method))
+        calls.extend(_callables(child, method, link_class))
     return calls
 
 
-def dispatch(handler: Any, event: Event) -> None:
-    """Run the callables ``handler`` has for ``event.type``, in python-qpid-proton's order."""
+def calls_for(handler: Any, key: Any) -> tuple[Callable[[Event], Any], ...]:
+    """The callables ``handler`` runs for ``key``: an EventType, or one of its ``by_link``
+    keys, which leave out the methods marked ``only_for`` the other kind of link (its table
+    entry, made on first use)."""
     try:
         table = handler._amq_table
     except AttributeError:
@@ -288,21 +342,53 @@ def dispatch(handler: Any, event: Event) -> None:
             handler._amq_table = table
         except AttributeError:
             pass
-    calls = table.get(event.type)
+    calls = table.get(key)
     if calls is None:
-        calls = table[event.type] = tuple(_callables(handler, event.type.method))
+        if isinstance(key, EventType):
+            found = _callables(handler, key.method)
+        else:
+            found = _callables(handler, key[0].method, key[1])
+        calls = table[key] = tuple(found)
+    return calls
+
+
+def dispatch(handler: Any, event: Event) -> None:
+    """Run the callables ``handler`` has for ``event.type``, in python-qpid-proton's order."""
+    try:
+        calls = handler._amq_table[event.type]
+    except (AttributeError, KeyError):
+        calls = calls_for(handler, event.type)
     for call in calls:
         call(event)
 
 
 def call(handler: Any, method: str, event: Event) -> None:
     """Call one named method of a handler, or its ``on_unhandled``: how helper handlers reach
-    the user's handler (their delegate) for synthesized events like ``on_message``."""
-    found = getattr(handler, method, None)
+    the user's handler (their delegate) for synthesized events like ``on_message``. What to
+    call is looked up once per handler and method, as ``dispatch`` does."""
+    try:
+        found = handler._amq_calls[method]
+    except (AttributeError, KeyError):
+        found = _delegate_call(handler, method)
     if found is not None:
         found(event)
-    elif not _is_noop_unhandled(handler):
-        handler.on_unhandled(method, event)
+
+
+def _delegate_call(handler: Any, method: str) -> Callable[[Event], Any] | None:
+    found = getattr(handler, method, None)
+    if found is None and not _is_noop_unhandled(handler):
+        unhandled = handler.on_unhandled
+        found = lambda event: unhandled(method, event)  # noqa: E731
+    try:
+        cache = handler._amq_calls
+    except AttributeError:
+        cache = {}
+        try:
+            handler._amq_calls = cache
+        except AttributeError:
+            return found
+    cache[method] = found
+    return found
 
 
 def event_type_of(c_event: Any) -> EventType | None:
@@ -311,33 +397,58 @@ def event_type_of(c_event: Any) -> EventType | None:
 
 
 class Collector:
-    """A queue of engine events (python-qpid-proton's Collector)."""
+    """A queue of events (python-qpid-proton's Collector): the engine's, from the connections
+    collected to it, and Python ones from ``put``, which wait in a Python queue beside it.
+
+    Order: a Python event put while no engine event waits comes before engine events queued
+    later; one put while engine events wait comes after them (and after any the engine adds
+    before they are all popped). Python events keep the order they were put in."""
 
     def __init__(self) -> None:
-        self._impl = lib.pn_collector()
+        self._impl = ffi.gc(lib.pn_collector(), lib.pn_collector_free)
+        self._python: deque[Event] = deque()
+        self._ahead = 0  # how many Python events come before every engine event queued
+        self._released = False
 
     def put(self, obj: Any, etype: EventType) -> None:
-        """Not supported: only the engine puts events; Python events are queued by the
-        container."""
-        raise NotImplementedError("Collector.put is not supported; use EventInjector")
+        """Queue an event of type ``etype`` about any object (an Event is queued as itself);
+        ignored once released."""
+        if self._released:
+            return
+        from ._pushed import python_event  # _pushed builds on this module
+
+        self._python.append(python_event(obj, etype))
+        if lib.pn_collector_peek(self._impl) == ffi.NULL:
+            self._ahead = len(self._python)
 
     def peek(self) -> Event | None:
         """The next event, without removing it."""
+        if self._ahead:
+            return self._python[0]
         return Event.wrap(lib.pn_collector_peek(self._impl))
 
     def more(self) -> bool:
         """True when more than one event is queued."""
-        return bool(lib.pn_collector_more(self._impl))
+        waiting = len(self._python)
+        if waiting > 1 or lib.pn_collector_more(self._impl):
+            return True
+        return waiting == 1 and lib.pn_collector_peek(self._impl) != ffi.NULL
 
     def pop(self) -> None:
         """Remove the next event."""
-        lib.pn_collector_pop(self._impl)
+        if self._ahead:
+            self._python.popleft()
+            self._ahead -= 1
+        elif lib.pn_collector_pop(self._impl) and lib.pn_collector_peek(self._impl) == ffi.NULL:
+            self._ahead = len(self._python)
 
     def release(self) -> None:
-        """Free the collector; it must not be used afterwards."""
-        if self._impl is not None:
-            lib.pn_collector_free(self._impl)
-            self._impl = None
+        """Drop every queued event and queue no more (the C collector is freed with this
+        object)."""
+        self._released = True
+        self._python.clear()
+        self._ahead = 0
+        lib.pn_collector_release(self._impl)
 
 
 __all__ = ["Collector", "Event", "EventType", "Handler", "dispatch", "call"]

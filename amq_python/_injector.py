@@ -131,11 +131,7 @@ class EventInjector:
         """Drain the wake-up bytes and dispatch the queued events."""
         container = self._container
         assert container is not None
-        try:
-            while self._wake_r.recv(4096):
-                pass
-        except (BlockingIOError, OSError):
-            pass
+        self._drain_wakeups()
         while True:
             with self._lock:
                 if not self._queue:
@@ -152,6 +148,40 @@ class EventInjector:
             container._process_events()
         if closed:
             self._release()
+
+    def _drain_wakeups(self) -> None:
+        try:
+            while self._wake_r.recv(4096):
+                pass
+        except (BlockingIOError, OSError):
+            pass
+
+    def on_selectable_init(self, event: Event) -> None:
+        """Watched through a Selectable (``event.context``, python-qpid-proton's way): ask
+        to be told when woken."""
+        selectable = event.context
+        selectable.reading = True
+        selectable.update()
+
+    def on_selectable_readable(self, event: Event) -> None:
+        """Woken, when watched through a Selectable: push each triggered event onto the
+        selectable's container, in order; once closed, end the selectable."""
+        selectable = event.context
+        self._drain_wakeups()
+        while True:
+            with self._lock:
+                if not self._queue:
+                    closed = self._closed
+                    break
+                triggered = self._queue.popleft()
+            selectable.push_event(triggered, triggered.type)
+        if closed:
+            selectable.terminate()
+            selectable.update()
+
+    def on_selectable_final(self, event: Event) -> None:
+        """The Selectable watching this injector has ended: close the wake-up sockets."""
+        self._release()
 
     def _release(self) -> None:
         """Stop being watched and close the wake-up sockets (closed, drained or interrupted)."""

@@ -107,7 +107,7 @@ class Channel:
         for _ in range(READS_PER_WAKEUP):
             capacity = lib.pn_transport_capacity(t)
             if capacity < 0:
-                lib.pn_transport_close_tail(t)
+                lib.amqx_transport_close_tail_unlocked(t)
                 break
             if capacity == 0:
                 break
@@ -119,9 +119,9 @@ class Channel:
                 self.io_error(f"read failed: {e.strerror or e}")
                 return
             if not n:
-                lib.pn_transport_close_tail(t)
+                lib.amqx_transport_close_tail_unlocked(t)
                 break
-            lib.pn_transport_process(t, n)
+            lib.amqx_transport_process_unlocked(t, n)
             if n < capacity:
                 break
         self.tick()  # also marks the channel dirty
@@ -131,7 +131,7 @@ class Channel:
         """Write as much pending output as the socket takes; watch for writability if not all."""
         t = self._t
         while True:
-            pending = lib.pn_transport_pending(t)
+            pending = lib.amqx_transport_pending_unlocked(t)
             if pending > 0:
                 assert self.sock is not None
                 try:
@@ -192,7 +192,7 @@ class Channel:
         if not lib.pn_condition_is_set(cond):
             lib.pn_condition_set_name(cond, b"proton:io")
             lib.pn_condition_set_description(cond, description.encode("utf-8", "replace"))
-        lib.pn_transport_close_tail(t)
+        lib.amqx_transport_close_tail_unlocked(t)
         lib.pn_transport_close_head(t)
         self.close_socket()
         raise_trace_error()

@@ -756,10 +756,24 @@ def _dec_sym32(buf: bytes, pos: int) -> tuple[symbol, int]:
 
 
 def _dec_items(buf: bytes, pos: int, count: int, end: int) -> list[Any]:
-    items = []
+    """``count`` values from ``pos``, which must end at ``end``. Nulls and short strings, most
+    of a properties list, are decoded inline (a call each otherwise)."""
+    items: list[Any] = []
+    append = items.append
     for _ in range(count):
-        item, pos = _DEC[buf[pos]](buf, pos + 1)
-        items.append(item)
+        code = buf[pos]
+        if code == 0x40:
+            append(None)
+            pos += 1
+        elif code == 0xA1:
+            start = pos + 2
+            pos = start + buf[pos + 1]
+            if pos > end:
+                raise _Slow
+            append(buf[start:pos].decode("utf-8"))
+        else:
+            item, pos = _DEC[code](buf, pos + 1)
+            append(item)
     if pos != end:
         raise _Slow
     return items

@@ -223,11 +223,9 @@ class Transport(Wrapper):
     @property
     def connection(self) -> Connection | None:
         """The bound connection, or None."""
-        from ._endpoints import Connection
-
         if self._impl is None:
             return None
-        return Connection.wrap(lib.pn_transport_connection(self._impl))
+        return _endpoints.Connection.wrap(lib.pn_transport_connection(self._impl))
 
     def bind(self, connection: Connection) -> None:
         """Bind a connection: its state will be written to and read from this transport."""
@@ -308,7 +306,7 @@ class Transport(Wrapper):
     def push(self, binary: bytes) -> None:
         """Give the transport input bytes."""
         impl = self._live_impl()
-        n = lib.pn_transport_push(impl, binary, len(binary))
+        n = lib.amqx_transport_push_unlocked(impl, binary, len(binary))
         raise_trace_error()
         if n < 0:
             check(n, TransportException, lib.pn_transport_error(impl))
@@ -317,12 +315,12 @@ class Transport(Wrapper):
 
     def close_tail(self) -> None:
         """No more input will come."""
-        lib.pn_transport_close_tail(self._live_impl())
+        lib.amqx_transport_close_tail_unlocked(self._live_impl())
         raise_trace_error()
 
     def pending(self) -> int:
         """Bytes of output ready (negative once output is closed)."""
-        pending = lib.pn_transport_pending(self._live_impl())
+        pending = lib.amqx_transport_pending_unlocked(self._live_impl())
         raise_trace_error()
         return pending
 
@@ -669,7 +667,7 @@ class SSL:
     _impl: Any
 
     def __new__(
-        cls, transport: Transport, domain: SSLDomain | None = None, session_details: Any = None
+        cls, transport: Transport, domain: SSLDomain | None, session_details: Any = None
     ) -> SSL:
         """The transport's TLS layer, made from ``domain`` on first use; asking again with a
         different domain or session is an error (the layer cannot be reconfigured)."""
@@ -791,3 +789,7 @@ class SSL:
     def resume_status(self) -> int:
         """Whether the TLS session was resumed."""
         return lib.pn_ssl_resume_status(self._impl)
+
+
+# Imported last: _endpoints imports this module (Transport), and is needed only at call time.
+from . import _endpoints  # noqa: E402

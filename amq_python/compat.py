@@ -10,7 +10,7 @@ How it works:
    ``amq_python`` (one module object, so ``proton.Message is amq_python.Message`` and
    ``isinstance`` works across both spellings). Python's import machinery sets ``__spec__`` on
    the module it loads; the loader puts amq_python's own back, so amq_python is not changed.
-2. A ``proton`` name with no equivalent here (``proton._selectable``, ``proton.tracing``, ...)
+2. A ``proton`` name with no equivalent here (``proton._io``, ``proton.tracing``, ...)
    fails with ``ModuleNotFoundError`` naming amq_python, instead of reaching the real
    python-qpid-proton if it is also installed: mixing both in one program never works.
 3. ``main()`` sets ``sys.argv`` to the program's and runs it with ``runpy`` as ``__main__``,
@@ -45,6 +45,7 @@ ALIASES: dict[str, str] = {
     "proton._handlers": "amq_python.handlers",
     "proton._message": "amq_python._message",
     "proton._reactor": "amq_python.reactor",
+    "proton._selectable": "amq_python._selectable",
     "proton._transport": "amq_python._transport",
     "proton._url": "amq_python._url",
     "proton._utils": "amq_python.utils",

@@ -22,9 +22,10 @@ from proton_ext import ffi, lib
 
 from ._delivery import ACCEPTED, MODIFIED, REJECTED, RELEASED, Delivery
 from ._endpoints import Endpoint, Receiver, Sender
-from ._events import Event, Handler, call
+from ._events import Event, Handler, call, only_for
 from ._exceptions import ProtonException
 from ._message import decode_message
+from ._selectable import IOHandler, PythonIO
 from ._transactions import Transaction, TransactionHandler
 
 _LOCAL_MASK = lib.PN_LOCAL_MASK
@@ -77,18 +78,22 @@ class FlowController(Handler):
         if delta > 0:
             lib.pn_link_flow(impl, delta)
 
+    @only_for(Receiver)
     def on_link_local_open(self, event: Event) -> None:
         """Grant credit as soon as we open a receiver."""
         self._flow(event.context)
 
+    @only_for(Receiver)
     def on_link_remote_open(self, event: Event) -> None:
         """Grant credit when the peer opens a receiver to us."""
         self._flow(event.context)
 
+    @only_for(Receiver)
     def on_link_flow(self, event: Event) -> None:
         """Keep credit topped up after a flow update."""
         self._flow(event.context)
 
+    @only_for(Receiver)
     def on_delivery(self, event: Event) -> None:
         """Replace the credit each received message used."""
         self._flow(event.context._link)
@@ -322,6 +327,7 @@ class IncomingMessageHandler(Handler, Acking):
         self.delegate = delegate
         self.auto_accept = auto_accept
 
+    @only_for(Receiver)
     def on_delivery(self, event: Event) -> None:
         """A transfer arrived, or the peer settled one of ours."""
         delivery = event.context
@@ -418,6 +424,7 @@ class OutgoingMessageHandler(Handler):
         self.delegate = delegate
         self.auto_settle = auto_settle
 
+    @only_for(Sender)
     def on_link_flow(self, event: Event) -> None:
         """Credit changed: ``on_sendable`` if this is an open sender with credit."""
         link = event.context
@@ -428,6 +435,7 @@ class OutgoingMessageHandler(Handler):
         if state & lib.PN_LOCAL_ACTIVE and state & lib.PN_REMOTE_ACTIVE:
             self.on_sendable(event)
 
+    @only_for(Sender)
     def on_delivery(self, event: Event) -> None:
         """The peer updated one of our deliveries: report the outcome, then settlement."""
         delivery = event.context
@@ -638,8 +646,10 @@ __all__ = [
     "FlowController",
     "Handshaker",
     "IncomingMessageHandler",
+    "IOHandler",
     "MessagingHandler",
     "OutgoingMessageHandler",
+    "PythonIO",
     "Reject",
     "Release",
     "TransactionHandler",

@@ -49,6 +49,20 @@ PREAMBLE = """
 #include <proton/terminus.h>
 #include <proton/transport.h>
 #include <sasl/sasl.h>
+
+/* Calls into the engine keep the GIL: they take well under a microsecond, and releasing and
+   taking back the GIL around each (cffi's default) costs more than the call. The calls that
+   may run TLS or SASL work (a Kerberos exchange can wait on the network) are made through the
+   amqx_*_unlocked functions of csrc/unlocked.c, which release it themselves. errno is not
+   read after engine calls (ffi.errno is unused), so cffi need not save it either. */
+#undef Py_BEGIN_ALLOW_THREADS
+#define Py_BEGIN_ALLOW_THREADS {
+#undef Py_END_ALLOW_THREADS
+#define Py_END_ALLOW_THREADS }
+#undef _cffi_restore_errno
+#define _cffi_restore_errno() ((void)0)
+#undef _cffi_save_errno
+#define _cffi_save_errno() ((void)0)
 """
 
 

@@ -39,30 +39,10 @@ NOT_API = {
     "proton.logconfigfile": "the PNPY_LOGGER_CONFIG value proton read at import",
 }
 
-_SELECTABLE = (
-    "proton's Selectable/IO layer: our Container drives sockets with selectors and has no "
-    "selectable events"
-)
-
 # Known differences, each with its reason. Keep sorted; remove an entry once it is fixed.
 ALLOWED: dict[str, str] = {
-    "missing proton.handlers.IOHandler": _SELECTABLE,
-    "missing proton.handlers.PythonIO": _SELECTABLE,
     "bases proton.reactor.ApplicationEvent": "ours derives from Event (so it has every Event "
     "attribute); proton's from its private EventBase",
-    "missing proton.reactor.Container.mark": "proton's now is an instant cached once per loop "
-    "turn, which mark() refreshes; our now reads the monotonic clock live: nothing to refresh",
-    "missing proton.reactor.Container.on_error": "proton's hook for handler exceptions, which "
-    "proton never calls (its Handler.add ignores on_error); ours lets a handler's exception "
-    "propagate out of run()",
-    "missing proton.reactor.Container.push_event": "puts an event about any Python object on "
-    "proton's Python collector; our collector is the engine's pn_collector_t, which only the "
-    "engine fills: other threads and handlers use EventInjector.trigger(ApplicationEvent)",
-    "missing proton.reactor.Container.stop_events": "releases proton's Python collector; ours "
-    "is the engine's pn_collector_t every connection is bound to, freed with the container",
-    "missing proton.reactor.Container.update": _SELECTABLE,
-    "missing proton.reactor.EventInjector.on_selectable_init": _SELECTABLE,
-    "missing proton.reactor.EventInjector.on_selectable_readable": _SELECTABLE,
     "signature proton.Delivery": "constructed by the library only; ours also takes the link",
     "signature proton.Disposition": "constructed by the library only; ours also takes the "
     "delivery",
@@ -70,17 +50,9 @@ ALLOWED: dict[str, str] = {
     "what the container and ApplicationEvent need",
     "signature proton.EventType": "ours records which endpoint an event is about (kind) "
     "instead of a method name derived from the name anyway",
-    "signature proton.Handler": "ours also takes child handlers (Handler(*handlers)), "
-    "a superset",
-    "signature proton.SSL": "domain defaults to None (the container's client domain), a "
-    "superset",
     "signature proton.Terminus": "constructed by the library only; ours also takes the link",
-    "signature proton.handlers.Handshaker": "inherits our Handler(*handlers), a superset",
     "signature proton.reactor.Backoff": "proton's takes **kwargs it ignores; ours names its "
     "options (initial, factor, max_delay, max_tries, jitter)",
-    "signature proton.reactor.Container.schedule": "handler defaults to None (the container's "
-    "handlers), a superset",
-    "signature proton.reactor.Handler": "ours also takes child handlers, a superset",
 }
 
 _SIMPLE = (type(None), bool, int, float, str, bytes)

@@ -141,7 +141,7 @@ def test_accept_on_settled_delivery() -> None:
 def test_timer_bad_delay(delay: Any, error: type) -> None:
     """schedule() refuses a negative or non-numeric delay."""
     with pytest.raises(error, match="delay"):
-        Container().schedule(delay)
+        Container().schedule(delay, None)
 
 
 def test_non_ascii_host_becomes_idna() -> None:

@@ -148,7 +148,7 @@ def test_runner_resolves_proton_to_amq_python(tmp_path: Path) -> None:
         "print(proton._message.Message is amq_python.Message, amq_python.__spec__.name)\n"
         "print(sys.argv)\n"
         "try:\n"
-        "    import proton._selectable\n"
+        "    import proton.tracing\n"
         "except ModuleNotFoundError as e:\n"
         "    print('missing', e.name)\n"
     )
@@ -162,7 +162,7 @@ def test_runner_resolves_proton_to_amq_python(tmp_path: Path) -> None:
         "True amq_python._container amq_python.utils",
         "True amq_python",
         repr([str(probe), "one", "two"]),
-        "missing proton._selectable",
+        "missing proton.tracing",
     ]
 
 

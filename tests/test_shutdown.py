@@ -130,7 +130,7 @@ class Idle(TwoConnections):
         event.container.listen("amqp://127.0.0.1:0")
         event.container.selectable(self.injector)
         super().on_start(event)
-        event.container.schedule(60)
+        event.container.schedule(60, None)
 
     def ready(self, event: Any) -> None:
         """Both open: Ctrl-C, from a thread, while the loop waits in the selector."""
