@@ -742,8 +742,7 @@ class Container:
             dirty = self._dirty
             self._dirty = set()
             for channel in dirty:
-                if channel._t is not None and channel.sock is not None and not channel.connecting:
-                    channel.write()
+                channel.flush()
             if peek(collector) == null and not self._dirty:
                 return
 

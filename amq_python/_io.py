@@ -54,6 +54,7 @@ class Channel:
         self.want_write = False
         self.mask = 0
         self.tick_task: Any = None
+        self.tick_due = False  # a read happened since the last tick: flush() ticks
         self.peer: str | None = None  # an accepted socket's peer address, for the log
         self.tick_deadline = 0
         self.error_reported = False
@@ -124,8 +125,23 @@ class Channel:
             lib.amqx_transport_process_unlocked(t, n)
             if n < capacity:
                 break
-        self.tick()  # also marks the channel dirty
-        self.after_io()
+        # The tick that input makes due, and the socket's new interest, wait for flush() at
+        # the end of the container's pass: the events this input brought go first.
+        self.tick_due = True
+        self.container._dirty.add(self)
+
+    def flush(self) -> None:
+        """End of the container's pass over the events: run the tick a read made due, then
+        write what the transport has to send."""
+        t = self._t
+        if t is None:
+            return
+        if self.tick_due:
+            self.tick_due = False
+            if not lib.pn_transport_closed(t):
+                self._tick()
+        if self.sock is not None and not self.connecting:
+            self.write()
 
     def write(self) -> None:
         """Write as much pending output as the socket takes; watch for writability if not all."""
@@ -200,15 +216,19 @@ class Channel:
     def tick(self) -> None:
         """Run the transport's timers and (re)schedule the next tick.
 
-        Called when the channel starts, when the tick is due, and after every read: input
-        moves the engine's deadlines (the peer's Open brings its idle timeout, so heartbeats
-        become due; frames push back our idle timeout), and before any input the engine may
-        have no deadline to give at all."""
+        Called when the channel starts, when the tick is due, and (through flush) after every
+        read: input moves the engine's deadlines (the peer's Open brings its idle timeout, so
+        heartbeats become due; frames push back our idle timeout), and before any input the
+        engine may have no deadline to give at all."""
         if self._t is None:
             return
+        self.container._dirty.add(self)
+        self._tick()
+
+    def _tick(self) -> None:
+        """tick() without marking the channel for writing (flush writes next anyway)."""
         deadline = lib.pn_transport_tick(self._t, self.container.now_ms())
         raise_trace_error()
-        self.container._dirty.add(self)
         task = self.tick_task
         if task is not None and not task.cancelled:
             if deadline and deadline >= self.tick_deadline:
