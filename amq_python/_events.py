@@ -15,6 +15,7 @@ How an event reaches user code:
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from typing import Any, Callable
 
@@ -46,20 +47,50 @@ _POINTER_WRAPPERS: dict[int, Callable[[Any], Any]] = {
 }
 
 
+_FIRST_EXTENDED = 10000
+
+
 class EventType:
-    """One kind of event; ``method`` is the handler method it calls (``on_link_flow``).
+    """One kind of event, as in python-qpid-proton: ``name``, ``number`` and the handler
+    ``method`` it calls (``on_`` + name unless given). A type made with a name and no number
+    is an *extended* (Python) event, numbered from 10000 up; one made with only a number is
+    named by the engine (``PN_LINK_FLOW``). ``TYPES`` maps each number to its type; an
+    engine event's number keeps the type this library made for it, which the container
+    dispatches. Types are made under a lock: an ApplicationEvent may be made on any thread.
+
+    For the container: ``kind`` says which endpoint an engine event is about (``KIND_*``),
     ``wrap`` gives the context wrapper of a C event, ``wrap_pointer`` that of its context
-    pointer; ``by_link`` the dispatch-table keys for senders and receivers (see
+    pointer, and ``by_link`` the dispatch-table keys for senders and receivers (see
     ``only_for``)."""
 
-    TYPES: dict[Any, EventType] = {}
+    TYPES: dict[int, EventType] = {}
+    _by_name: dict[str, EventType] = {}
+    _next_extended = _FIRST_EXTENDED
+    _lock = threading.Lock()
 
     __slots__ = ("number", "name", "method", "kind", "wrap", "wrap_pointer", "by_link")
 
-    def __init__(self, name: str, number: int | None = None, kind: int = KIND_NONE) -> None:
-        self.number = number
-        self.name = name
-        self.method = "on_" + name
+    def __init__(
+        self, name: str | None = None, number: int | None = None, method: str | None = None
+    ) -> None:
+        if name is None and number is None:
+            raise TypeError("extended events require a name")
+        with EventType._lock:
+            if number is None:
+                number = EventType._next_extended
+                EventType._next_extended += 1
+            if name is None:
+                name = ffi.string(lib.pn_event_type_name(number)).decode()
+            self.number: int = number
+            self.name: str = name
+            self.method: str = "on_" + name if method is None else method
+            self._set_kind(KIND_NONE)
+            if number >= _FIRST_EXTENDED or number not in EventType.TYPES:
+                EventType.TYPES[number] = self
+                EventType._by_name[name] = self
+
+    def _set_kind(self, kind: int) -> None:
+        """Say which endpoint events of this type are about, and so how to wrap it."""
         self.kind = kind
         self.wrap: Callable[[Any], Any] = _CONTEXT_WRAPPERS[kind]
         self.wrap_pointer: Callable[[Any], Any] = _POINTER_WRAPPERS[kind]
@@ -69,30 +100,32 @@ class EventType:
             if kind == KIND_LINK or kind == KIND_DELIVERY
             else {}
         )
-        EventType.TYPES[number if number is not None else name] = self
 
     @classmethod
     def get(cls, name: str) -> EventType:
-        """The event type called ``name``, made on first use (for application events)."""
-        found = cls.TYPES.get(name)
+        """The type most recently registered under ``name`` in ``TYPES``, else a new
+        extended one: for code that finds a type by its name instead of keeping it."""
+        found = cls._by_name.get(name)
         return found if found is not None else cls(name)
 
     def __repr__(self) -> str:
-        return self.name
+        return f"EventType(name={self.name}, number={self.number})"
 
-    __str__ = __repr__
+    def __str__(self) -> str:
+        return self.name
 
 
 def _c_type(name: str, kind: int) -> EventType:
-    return EventType(name.lower(), getattr(lib, "PN_" + name), kind)
+    """The type of the engine's ``PN_<name>`` events, about endpoints of ``kind``."""
+    etype = EventType(number=getattr(lib, "PN_" + name), method="on_" + name.lower())
+    etype._set_kind(kind)
+    return etype
 
 
 class Event:
-    """What happened, and to which objects; attributes that do not apply are None."""
+    """What happened, and to which objects; attributes that do not apply are None, and so is
+    any other attribute its context lacks (see ``__getattr__``)."""
 
-    REACTOR_INIT = _c_type("REACTOR_INIT", KIND_NONE)
-    REACTOR_QUIESCED = _c_type("REACTOR_QUIESCED", KIND_NONE)
-    REACTOR_FINAL = _c_type("REACTOR_FINAL", KIND_NONE)
     TIMER_TASK = _c_type("TIMER_TASK", KIND_NONE)
     CONNECTION_INIT = _c_type("CONNECTION_INIT", KIND_CONNECTION)
     CONNECTION_BOUND = _c_type("CONNECTION_BOUND", KIND_CONNECTION)
@@ -124,6 +157,10 @@ class Event:
     TRANSPORT_HEAD_CLOSED = _c_type("TRANSPORT_HEAD_CLOSED", KIND_TRANSPORT)
     TRANSPORT_TAIL_CLOSED = _c_type("TRANSPORT_TAIL_CLOSED", KIND_TRANSPORT)
     TRANSPORT_CLOSED = _c_type("TRANSPORT_CLOSED", KIND_TRANSPORT)
+    # Python events, numbered in python-qpid-proton's order.
+    REACTOR_INIT = EventType("reactor_init")
+    REACTOR_QUIESCED = EventType("reactor_quiesced")
+    REACTOR_FINAL = EventType("reactor_final")
     SELECTABLE_INIT = EventType("selectable_init")
     SELECTABLE_UPDATED = EventType("selectable_updated")
     SELECTABLE_READABLE = EventType("selectable_readable")
@@ -228,6 +265,18 @@ class Event:
             return
         dispatch(handler, self)
 
+    def __getattr__(self, name: str) -> Any:
+        """An attribute an Event lacks, as python-qpid-proton reads it: the context, when
+        ``name`` is its class's or a direct base class's (lower case), else the context's
+        attribute, or None (``event.subject`` on an engine event is None)."""
+        if name.startswith("__") or name == "context":
+            raise AttributeError(name)
+        context = self.context
+        cls = type(context)
+        if cls.__name__.lower() == name or any(b.__name__.lower() == name for b in cls.__bases__):
+            return context
+        return getattr(context, name, None)
+
     def __repr__(self) -> str:
         return f"{self.type}({self.context!r})"
 
@@ -240,7 +289,8 @@ def scoped_handler(event: Event) -> Any:
 
 def handler_for(kind: int, context: Any) -> Any:
     """The nearest handler set on ``context`` (of event kind ``kind``) or on the link, session
-    or connection it belongs to, or None."""
+    or connection it belongs to, or None. (Parents are read from ``_parent``, where a wrapper
+    keeps its session or connection once known, before asking the engine.)"""
     if context is None or kind == KIND_NONE:
         return None
     if kind == KIND_DELIVERY:
@@ -250,18 +300,24 @@ def handler_for(kind: int, context: Any) -> Any:
         handler = context.handler
         if handler is not None:
             return handler
-        if context._impl is None:
-            return None
-        context = context.session
+        parent = context._parent
+        if parent is None:
+            if context._impl is None:
+                return None
+            parent = context.session
+        context = parent
         kind = KIND_SESSION
     if kind == KIND_SESSION:
         handler = context.handler
         if handler is not None:
             return handler
-        if context._impl is None:
-            return None
-        context = context.connection
-    elif kind == KIND_TRANSPORT:
+        parent = context._parent
+        if parent is None:
+            if context._impl is None:
+                return None
+            parent = context.connection
+        return parent.handler
+    if kind == KIND_TRANSPORT:
         context = context.connection
         if context is None:
             return None

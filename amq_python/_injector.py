@@ -20,7 +20,9 @@ if TYPE_CHECKING:
 
 
 class ApplicationEvent(Event):
-    """A custom event: ``ApplicationEvent("job_done")`` calls ``on_job_done(event)``."""
+    """A custom event: ``ApplicationEvent("job_done")`` calls ``on_job_done(event)``. As in
+    python-qpid-proton, its context is the event itself, and it has no attributes beyond
+    its own (no fallback to a context's)."""
 
     #: The event type of each application event name made so far (``"job_done"`` ->
     #: EventType), shared by every ApplicationEvent of that name, as in python-qpid-proton.
@@ -28,17 +30,23 @@ class ApplicationEvent(Event):
 
     def __init__(
         self,
-        typename: str,
+        typename: str | EventType,
         connection: Any = None,
         session: Any = None,
         link: Any = None,
         delivery: Any = None,
         subject: Any = None,
     ) -> None:
-        etype = ApplicationEvent.TYPES.get(typename)
-        if etype is None:
-            etype = ApplicationEvent.TYPES[typename] = EventType.get(typename)
-        super().__init__(etype)
+        if isinstance(typename, EventType):
+            etype = typename
+        else:
+            found = ApplicationEvent.TYPES.get(typename)
+            if found is None:
+                found = ApplicationEvent.TYPES[typename] = EventType(typename)
+            etype = found
+        # Not Event.__init__: the context is this event (a property), not a given object.
+        self.type = etype
+        self.container = None
         if delivery is not None and link is None:
             link = delivery.link
         if link is not None and session is None:
@@ -50,7 +58,11 @@ class ApplicationEvent(Event):
         self._link = link
         self._delivery = delivery
         self.subject = subject
-        self.context = delivery or link or session or connection
+
+    @property
+    def context(self) -> ApplicationEvent:
+        """This event itself, as in python-qpid-proton."""
+        return self
 
     @property
     def connection(self) -> Any:
@@ -80,8 +92,13 @@ class ApplicationEvent(Event):
                 return endpoint.handler
         return None
 
+    def __getattr__(self, name: str) -> Any:
+        """No fallback: an attribute this event lacks is an error, as in python-qpid-proton."""
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
     def __repr__(self) -> str:
-        return f"ApplicationEvent({self.type.name!r}, subject={self.subject!r})"
+        about = (self._connection, self._session, self._link, self._delivery, self.subject)
+        return f"{self.type}({', '.join(str(each) for each in about if each is not None)})"
 
 
 class EventInjector:

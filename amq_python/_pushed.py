@@ -29,9 +29,9 @@ IO_HANDLER = IOHandler()
 
 
 class PythonEvent(Event):
-    """An event whose context is any Python object. As in python-qpid-proton, any attribute
-    an Event lacks is the context's (``event.selectable`` is a Selectable context, and
-    ``event.foo`` the context's ``foo``, or None)."""
+    """An event whose context is any Python object. As for any Event, an attribute it lacks
+    is the context's (``event.selectable`` is a Selectable context, and ``event.foo`` the
+    context's ``foo``, or None)."""
 
     @property
     def clazz(self) -> str:
@@ -83,15 +83,6 @@ class PythonEvent(Event):
             if endpoint is not None and endpoint.handler is not None:
                 return endpoint.handler
         return getattr(self.context, "handler", None)
-
-    def __getattr__(self, name: str) -> Any:
-        """The context, when ``name`` is its class's (lower case); else its attribute, or None."""
-        if name.startswith("__") or name == "context":
-            raise AttributeError(name)
-        context = self.context
-        if any(cls.__name__.lower() == name for cls in type(context).__mro__[:-1]):
-            return context
-        return getattr(context, name, None)
 
 
 def python_event(obj: Any, etype: EventType, container: Container | None = None) -> Event:

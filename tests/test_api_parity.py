@@ -48,8 +48,6 @@ ALLOWED: dict[str, str] = {
     "delivery",
     "signature proton.Event": "proton's takes a C event; ours (type, context, container) is "
     "what the container and ApplicationEvent need",
-    "signature proton.EventType": "ours records which endpoint an event is about (kind) "
-    "instead of a method name derived from the name anyway",
     "signature proton.Terminus": "constructed by the library only; ours also takes the link",
     "signature proton.reactor.Backoff": "proton's takes **kwargs it ignores; ours names its "
     "options (initial, factor, max_delay, max_tries, jitter)",
