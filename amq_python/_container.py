@@ -18,7 +18,6 @@ from __future__ import annotations
 import heapq
 import itertools
 import os
-import selectors
 import socket
 import time
 import traceback
@@ -47,6 +46,7 @@ from ._events import (
 )
 from ._exceptions import UnavailableError
 from ._io import Acceptor, Channel
+from ._poller import Poller
 from ._pushed import dispatch_pushed, python_event
 from ._selectable import Selectable
 from ._transport import SSLDomain, Transport, missing_mechanisms, set_cyrus_config
@@ -155,7 +155,7 @@ class Container:
         self.password: str | None = None
         self.sasl_config_name: str | None = None
         self.sasl_config_path: str | None = None
-        self._selector = selectors.DefaultSelector()
+        self._selector = Poller()
         self._collector = ffi.gc(lib.pn_collector(), lib.pn_collector_free)
         self._context_out = ffi.new("void **")
         self._channels: dict[Any, Channel] = {}
@@ -615,9 +615,8 @@ class Container:
         wait = self._next_timeout()
         if self._timeout is not None:
             wait = self._timeout if wait is None else min(wait, self._timeout)
-        ready = self._selector.select(wait)
-        for key, mask in ready:
-            key.data.on_ready(mask)
+        for handler, events in self._selector.select(wait):
+            handler.on_ready(events)
         self._process_events()
         self._run_timers()
         return True
@@ -632,8 +631,8 @@ class Container:
         wait = self._next_timeout()
         if timeout is not None:
             wait = timeout if wait is None else min(wait, timeout)
-        for key, mask in self._selector.select(wait):
-            key.data.on_ready(mask)
+        for handler, events in self._selector.select(wait):
+            handler.on_ready(events)
         self._process_events()
         self._run_timers()
         return True

@@ -194,6 +194,16 @@ class Delivery:
         link._deliveries[impl] = self
 
     @classmethod
+    def from_event_pointer(cls, pointer: Any) -> Delivery:
+        """The new wrapper of a delivery an event reports, given as ``void *``, that has none
+        yet (the container looked it up already): one made by the peer."""
+        impl = ffi.cast("pn_delivery_t *", pointer)
+        link_impl = lib.pn_delivery_link(impl)
+        link = live.get(link_impl) or Link.wrap(link_impl)
+        assert link is not None
+        return cls(impl, link)
+
+    @classmethod
     def wrap(cls, impl: Any) -> Delivery | None:
         """The unique wrapper of a ``pn_delivery_t``."""
         if impl == ffi.NULL:

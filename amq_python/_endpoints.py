@@ -28,6 +28,10 @@ def _str(ptr: Any) -> str | None:
     return ffi.string(ptr).decode("utf-8", "replace") if ptr != ffi.NULL else None
 
 
+_STATE_ERR = lib.PN_STATE_ERR
+_SND_SETTLED = lib.PN_SND_SETTLED
+
+
 def _bytes_or_null(value: str | None) -> Any:
     return value.encode("utf-8") if value is not None else ffi.NULL
 
@@ -789,11 +793,11 @@ class Sender(Link):
 
     def send(self, obj: bytes | Message, tag: str | bytes | None = None) -> Any:
         """Send a Message as a new delivery (returned), or stream bytes into the current one."""
-        if isinstance(obj, (bytes, bytearray, memoryview)):
+        if type(obj) is not Message and isinstance(obj, (bytes, bytearray, memoryview)):
             return self.stream(bytes(obj))
-        impl = self._live_impl()
-        if lib.pn_link_state(impl) & lib.PN_LOCAL_CLOSED:
-            raise LinkException(f"cannot send on link {self.name!r}: it is closed")
+        impl = self._impl
+        if impl is None:
+            impl = self._live_impl()
         encoded = encode_message(obj)
         raw = self._tags() if tag is None else (
             tag.encode("utf-8", "surrogateescape") if isinstance(tag, str) else tag
@@ -803,12 +807,14 @@ class Sender(Link):
             code = self._send_code = ffi.new("ssize_t *")
         delivery_impl = lib.amqx_send_message(impl, raw, len(raw), encoded, len(encoded), code)
         if delivery_impl == ffi.NULL:
+            if code[0] == _STATE_ERR:
+                raise LinkException(f"cannot send on link {self.name!r}: it is closed")
             raise LinkException(f"[{code[0]}]: cannot make a delivery on link {self.name!r}")
         delivery = _delivery.Delivery(delivery_impl, self)
         delivery._tag = raw
         if code[0] < 0:
             raise LinkException(f"[{code[0]}]: cannot send on link {self.name!r}")
-        if lib.pn_link_snd_settle_mode(impl) == lib.PN_SND_SETTLED:
+        if lib.pn_link_snd_settle_mode(impl) == _SND_SETTLED:
             delivery.settle()
         return delivery
 

@@ -42,7 +42,7 @@ _POINTER_WRAPPERS: dict[int, Callable[[Any], Any]] = {
     KIND_CONNECTION: lambda ptr: Connection.wrap(ffi.cast("pn_connection_t *", ptr)),
     KIND_SESSION: lambda ptr: Session.wrap(ffi.cast("pn_session_t *", ptr)),
     KIND_LINK: lambda ptr: Link.wrap(ffi.cast("pn_link_t *", ptr)),
-    KIND_DELIVERY: lambda ptr: Delivery.wrap(ffi.cast("pn_delivery_t *", ptr)),
+    KIND_DELIVERY: Delivery.from_event_pointer,
     KIND_TRANSPORT: lambda ptr: Transport.wrap(ffi.cast("pn_transport_t *", ptr)),
 }
 

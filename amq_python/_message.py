@@ -589,16 +589,12 @@ _ENC: dict[type, Callable[[Any], bytes]] = {
 }
 
 
-def _enc_list_section(code: bytes, items: list[bytes]) -> bytes:
-    """A header or properties section: a described list, trailing nulls dropped, list8 if small."""
-    count = len(items)
-    while count and items[count - 1] == b"\x40":
-        count -= 1
+def _enc_list_section(code: bytes, items: list[bytes], count: int) -> bytes:
+    """A header or properties section: a described list of the first ``count`` items (the
+    rest are nulls, dropped), list8 if small."""
     if not count:
         return code + b"\x45"
-    if count < len(items):
-        del items[count:]
-    body = b"".join(items)
+    body = b"".join(items[:count])
     if len(body) < 255:
         return code + _pack(">BBB", 0xC0, len(body) + 1, count) + body
     return code + _pack(">BII", 0xD0, len(body) + 4, count) + body
@@ -633,12 +629,8 @@ def _enc_priority(value: int) -> bytes:
     return b"\x40" if value == 4 else _pack(">BB", 0x50, value)
 
 
-def _or_null(encode: Callable[[Any], bytes]) -> Callable[[Any], bytes]:
-    """``encode`` for a field whose None encodes as null."""
-    return lambda value: b"\x40" if value is None else encode(value)
-
-
-# attribute -> (position: 0-4 header list, 5-17 properties list; encoder). Defaults encode null.
+# attribute -> (position: 0-4 in the header list, 5-17 in the properties list; encoder of a
+# value that is not None). None, and defaults, encode as null.
 _SECTION_ENC: dict[str, tuple[int, Callable[[Any], bytes]]] = {
     "_durable": (0, _enc_bool),
     "_priority": (1, _enc_priority),
@@ -646,34 +638,64 @@ _SECTION_ENC: dict[str, tuple[int, Callable[[Any], bytes]]] = {
     "_first_acquirer": (3, _enc_bool),
     "_delivery_count": (4, _enc_nonzero_uint),
     "_id": (5, _enc_id),
-    "_user_id": (6, _or_null(_enc_binary)),
-    "_address": (7, _or_null(_enc_str)),
-    "_subject": (8, _or_null(_enc_str)),
-    "_reply_to": (9, _or_null(_enc_str)),
+    "_user_id": (6, _enc_binary),
+    "_address": (7, _enc_str),
+    "_subject": (8, _enc_str),
+    "_reply_to": (9, _enc_str),
     "_correlation_id": (10, _enc_id),
-    "_content_type": (11, _or_null(_enc_symbol)),
-    "_content_encoding": (12, _or_null(_enc_symbol)),
+    "_content_type": (11, _enc_symbol),
+    "_content_encoding": (12, _enc_symbol),
     "_expiry_time": (13, _enc_timestamp),
     "_creation_time": (14, _enc_timestamp),
-    "_group_id": (15, _or_null(_enc_str)),
+    "_group_id": (15, _enc_str),
     "_group_sequence": (16, _enc_nonzero_uint),
-    "_reply_to_group_id": (17, _or_null(_enc_str)),
+    "_reply_to_group_id": (17, _enc_str),
 }
+
+_EMPTY_HEADER = b"\x00\x53\x70\x45"
+_EMPTY_PROPERTIES = b"\x00\x53\x73\x45"
 
 
 def _enc_sections(msg: Message) -> tuple[bytes, bytes]:
-    """The header and properties sections of a message with fields set (only set ones cost)."""
-    items = [b"\x40"] * 18
+    """The header and properties sections of a message with fields set (only set ones cost;
+    a section with none set is its constant empty list)."""
+    header: list[bytes] | None = None
+    properties: list[bytes] | None = None
+    header_count = properties_count = 0  # up to the last non-null item
     get = _SECTION_ENC.get
     for name, value in msg.__dict__.items():
         slot = get(name)
-        if slot is not None:
-            items[slot[0]] = slot[1](value)
+        if slot is None or value is None:
+            continue
+        index, encode = slot
+        encoded = encode(value)
+        if encoded == b"\x40":
+            continue
+        if index < 5:
+            if header is None:
+                header = [b"\x40"] * 5
+            header[index] = encoded
+            if index >= header_count:
+                header_count = index + 1
+        else:
+            if properties is None:
+                properties = [b"\x40"] * 13
+            index -= 5
+            properties[index] = encoded
+            if index >= properties_count:
+                properties_count = index + 1
     if msg._group_id is not None:
-        items[16] = _enc_uint(msg._group_sequence)
+        if properties is None:
+            properties = [b"\x40"] * 13
+        properties[11] = _enc_uint(msg._group_sequence)
+        properties_count = max(properties_count, 12)
     return (
-        _enc_list_section(b"\x00\x53\x70", items[:5]),
-        _enc_list_section(b"\x00\x53\x73", items[5:]),
+        _EMPTY_HEADER
+        if header is None
+        else _enc_list_section(b"\x00\x53\x70", header, header_count),
+        _EMPTY_PROPERTIES
+        if properties is None
+        else _enc_list_section(b"\x00\x53\x73", properties, properties_count),
     )
 
 
@@ -682,7 +704,7 @@ def _encode_fast(msg: Message) -> bytes:
     if msg._dirty:
         header, properties_section = _enc_sections(msg)
     else:
-        header, properties_section = b"\x00\x53\x70\x45", b"\x00\x53\x73\x45"
+        header, properties_section = _EMPTY_HEADER, _EMPTY_PROPERTIES
     parts = [header]
     if msg._instructions is not None:
         parts.append(b"\x00\x53\x71" + _enc_map(msg._instructions))
@@ -917,19 +939,60 @@ _PROPERTY_SLOTS: tuple[tuple[str, Any], ...] = (
 def _apply_properties(msg: Message, items: list[Any]) -> None:
     """Set the properties-section fields from its decoded list (nulls keep the defaults)."""
     state = msg.__dict__
-    for (name, kind), value in zip(_PROPERTY_SLOTS, items):
-        if value is None:
-            continue
-        if not isinstance(value, kind):
-            raise _Slow
-        if kind is _ID_KINDS:
-            value = _plain_id(value)
-        elif kind is str:
-            value = str(value)
-        elif kind is not bytes and kind is not symbol:
-            value = int(value)
-        state[name] = value
+    for index, value in enumerate(items[:13]):
+        if value is not None:
+            _set_property(state, index, value)
     state["_dirty"] = True
+
+
+def _set_property(state: dict[str, Any], index: int, value: Any) -> None:
+    """Set the field at ``index`` of the properties list to its decoded (non-null) value."""
+    name, kind = _PROPERTY_SLOTS[index]
+    if not isinstance(value, kind):
+        raise _Slow
+    if kind is _ID_KINDS:
+        value = _plain_id(value)
+    elif kind is str:
+        value = str(value)
+    elif kind is not bytes and kind is not symbol:
+        value = int(value)
+    state[name] = value
+
+
+# Properties-list positions whose value is often a str8 (the address fields, and the ids).
+_STR8_PROPERTIES = {
+    index: name
+    for index, (name, kind) in enumerate(_PROPERTY_SLOTS)
+    if kind is str or kind is _ID_KINDS
+}
+
+
+def _dec_properties8(state: dict[str, Any], buf: bytes, pos: int) -> int:
+    """Decode a properties list8 at ``pos`` straight into the message's fields (nulls and short
+    strings inline, no intermediate list); returns the position after it."""
+    end = pos + 1 + buf[pos]
+    count = buf[pos + 1]
+    pos += 2
+    str8_names = _STR8_PROPERTIES
+    for index in range(count):
+        code = buf[pos]
+        if code == 0x40:
+            pos += 1
+            continue
+        if code == 0xA1 and index in str8_names:
+            start = pos + 2
+            pos = start + buf[pos + 1]
+            if pos > end:
+                raise _Slow
+            state[str8_names[index]] = buf[start:pos].decode("utf-8")
+            continue
+        value, pos = _DEC[code](buf, pos + 1)
+        if index < 13:
+            _set_property(state, index, value)
+    if pos != end:
+        raise _Slow
+    state["_dirty"] = True
+    return pos
 
 
 def _decoded_annotations(value: dict[Any, Any]) -> AnnotationDict:
@@ -954,6 +1017,9 @@ def _decode_fast(msg: Message, buf: bytes) -> None:
         if buf[pos] != 0 or buf[pos + 1] != 0x53:
             raise _Slow
         code = buf[pos + 2]
+        if code == 0x73 and buf[pos + 3] == 0xC0:
+            pos = _dec_properties8(state, buf, pos + 4)
+            continue
         value, pos = dec[buf[pos + 3]](buf, pos + 4)
         if code == 0x77 or code == 0x75 or code == 0x76:
             if body_seen:

@@ -15,6 +15,10 @@ pn_event_type_t amqx_next_event(pn_collector_t *collector, void **context)
 pn_delivery_t *amqx_send_message(pn_link_t *link, const char *tag, size_t tag_size,
                                  const char *bytes, size_t size, ssize_t *code)
 {
+    if (pn_link_state(link) & PN_LOCAL_CLOSED) {
+        *code = PN_STATE_ERR;
+        return NULL;
+    }
     pn_delivery_t *delivery = pn_delivery(link, pn_dtag(tag, tag_size));
     if (delivery == NULL) {
         *code = PN_ERR;
