@@ -158,6 +158,7 @@ class Container:
         self._selector = Poller()
         self._collector = ffi.gc(lib.pn_collector(), lib.pn_collector_free)
         self._context_out = ffi.new("void **")
+        self._passes = 0  # _process_events calls so far: Channel.write_early's pass ids
         self._channels: dict[Any, Channel] = {}
         self._dirty: set[Channel] = set()
         self._acceptors: set[Acceptor] = set()
@@ -579,7 +580,7 @@ class Container:
             self._abort()
             raise
         self._raise_errors()
-        self._to_container_handlers(Event(Event.REACTOR_FINAL, None, self))
+        self._to_container_handlers(Event(Event.REACTOR_FINAL, self, self))
 
     def _abort(self) -> None:
         """Close every socket now: connections (their transports get a ``proton:io``
@@ -598,7 +599,7 @@ class Container:
     def start(self) -> None:
         """Fire ``on_start``; ``run()`` calls this."""
         self._started = True
-        self._to_container_handlers(Event(Event.REACTOR_INIT, None, self))
+        self._to_container_handlers(Event(Event.REACTOR_INIT, self, self))
         self._process_events()
 
     def process(self) -> bool:
@@ -669,9 +670,9 @@ class Container:
     def _process_events(self) -> None:
         """Dispatch every queued engine event, then write what the transports have to send.
 
-        An Event object is made only when some handler has a method for its type. The first
-        output a delivery or flow event produces is written at once (``_write_first_output``),
-        the rest when the queue is empty."""
+        An Event object is made only when some handler has a method for its type. After a
+        message arrives, or a sender gets credit, what its connection has to send is written
+        at once (``Channel.write_early``), once per pass; the rest when the queue is empty."""
         collector = self._collector
         peek = lib.pn_collector_peek
         pop = lib.pn_collector_pop
@@ -686,7 +687,8 @@ class Container:
         channels = self._channels
         link_kind, delivery_kind = KIND_LINK, KIND_DELIVERY
         settled = pending_settled()
-        wrote_early = False
+        early = _WRITE_EARLY
+        pass_id = self._passes = self._passes + 1
         while True:
             while True:
                 code = next_event(collector, context_out)
@@ -730,8 +732,15 @@ class Container:
                                     call(event)
                         if etype in bookkeeping:
                             self._after(etype, context)
-                        if not wrote_early and (kind == delivery_kind or kind == link_kind):
-                            wrote_early = self._write_first_output()
+                        if key in early:
+                            link = context if kind == link_kind else context._link
+                            session = link._parent
+                            connection = session._parent if session is not None else None
+                            if connection is None and link._impl is not None:
+                                connection = link.connection
+                            channel = connection._channel if connection is not None else None
+                            if channel is not None and channel.early_pass != pass_id:
+                                channel.write_early(pass_id)
                 finally:
                     pop(collector)
                     if settled:
@@ -744,27 +753,6 @@ class Container:
                 channel.flush()
             if peek(collector) == null and not self._dirty:
                 return
-
-    def _write_first_output(self) -> bool:
-        """Write now what the dirty transports have to send, if any has something: True if one
-        had. Called after delivery and flow events until it is, once per pass.
-
-        The peer then starts on the first message, credit or outcome while we handle the rest
-        of the events the same read brought, instead of waiting for all of them: with a small
-        credit window the two processes work in parallel instead of in turn. The frames and
-        their order are unchanged; at most one more write per pass."""
-        wrote = False
-        for channel in self._dirty:
-            t = channel._t
-            if (
-                t is not None
-                and channel.sock is not None
-                and not channel.connecting
-                and lib.amqx_transport_pending_unlocked(t) > 0
-            ):
-                wrote = True
-                channel.write()
-        return wrote
 
     def _transport_ending(self, etype: EventType, transport: Transport) -> bool:
         """Before handlers see TRANSPORT_ERROR or TRANSPORT_TAIL_CLOSED: make a broken
@@ -865,6 +853,12 @@ _BOOKKEEPING = frozenset(
 
 
 _TRANSPORT_ENDS = frozenset({Event.TRANSPORT_ERROR, Event.TRANSPORT_TAIL_CLOSED})
+
+# The events after which a connection's output is written at once: a message arrived (the
+# handler may reply, and accepts it and tops up credit), a sender got credit (it may send).
+_WRITE_EARLY = frozenset(
+    {Event.DELIVERY.by_link[Receiver], Event.LINK_FLOW.by_link[Sender]}
+)
 
 # The bookkeeping stop_events() still does for the events it drops.
 _FINISHING = frozenset(

@@ -97,6 +97,7 @@ class Connection(Endpoint):
     """An AMQP connection: the unit of reconnect, owning sessions and links."""
 
     _exception = ConnectionException
+    _channel: Any = None  # the container's Channel for its current socket, if any
 
     def __init__(self, impl: Any = None) -> None:
         self._owned = impl is None

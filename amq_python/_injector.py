@@ -150,11 +150,9 @@ class EventInjector:
         assert container is not None
         self._drain_wakeups()
         while True:
-            with self._lock:
-                if not self._queue:
-                    closed = self._closed
-                    break
-                event = self._queue.popleft()
+            event, closed = self._next_queued()
+            if event is None:
+                break
             event.container = container
             handler = scoped_handler(event)
             if handler is not None:
@@ -165,6 +163,14 @@ class EventInjector:
             container._process_events()
         if closed:
             self._release()
+
+    def _next_queued(self) -> tuple[Event | None, bool]:
+        """The next triggered event; or None, and whether the injector is closed, when the
+        queue is empty (both read under one lock, so no trigger slips in between)."""
+        with self._lock:
+            if self._queue:
+                return self._queue.popleft(), False
+            return None, self._closed
 
     def _drain_wakeups(self) -> None:
         try:
@@ -186,11 +192,9 @@ class EventInjector:
         selectable = event.context
         self._drain_wakeups()
         while True:
-            with self._lock:
-                if not self._queue:
-                    closed = self._closed
-                    break
-                triggered = self._queue.popleft()
+            triggered, closed = self._next_queued()
+            if triggered is None:
+                break
             selectable.push_event(triggered, triggered.type)
         if closed:
             selectable.terminate()

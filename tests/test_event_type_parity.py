@@ -254,3 +254,27 @@ def test_timer_event_attributes_match_proton() -> None:
     ours = _timer_event_attributes("amq_python")
     assert ours == ["PN_TIMER_TASK", True, None, None]
     assert _timer_event_attributes("proton") == ours
+
+
+def _reactor_event_contexts(module: str) -> list[Any]:
+    """What ``event.context`` is for the container's start and final events."""
+    reactor = importlib.import_module(f"{module}.reactor")
+    handlers = importlib.import_module(f"{module}.handlers")
+    seen: list[Any] = []
+
+    class Recorder(handlers.MessagingHandler):  # type: ignore[name-defined,misc]
+        def on_start(self, event: Any) -> None:
+            seen.append(("start", type(event.context).__name__, event.context is event.container))
+
+        def on_reactor_final(self, event: Any) -> None:
+            seen.append(("final", type(event.context).__name__, event.context is event.container))
+
+    reactor.Container(Recorder()).run()
+    return seen
+
+
+def test_reactor_events_are_about_the_container() -> None:
+    """on_start's and on_reactor_final's context is the container itself, as in proton."""
+    ours = _reactor_event_contexts("amq_python")
+    assert ours == [("start", "Container", True), ("final", "Container", True)]
+    assert ours == _reactor_event_contexts("proton")
