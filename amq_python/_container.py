@@ -687,7 +687,12 @@ class Container:
         channels = self._channels
         link_kind, delivery_kind = KIND_LINK, KIND_DELIVERY
         settled = pending_settled()
+        if settled:
+            # Settled outside an engine event (a timer, an injected or pushed event, code
+            # between runs): let go now, before the engine can free them.
+            detach_settled()
         early = _WRITE_EARLY
+        link_queued = lib.pn_link_queued
         pass_id = self._passes = self._passes + 1
         while True:
             while True:
@@ -732,7 +737,10 @@ class Container:
                                     call(event)
                         if etype in bookkeeping:
                             self._after(etype, context)
-                        if key in early:
+                        if key in early and (
+                            kind == delivery_kind
+                            or (context._impl is not None and link_queued(context._impl))
+                        ):
                             link = context if kind == link_kind else context._link
                             session = link._parent
                             connection = session._parent if session is not None else None
@@ -855,7 +863,8 @@ _BOOKKEEPING = frozenset(
 _TRANSPORT_ENDS = frozenset({Event.TRANSPORT_ERROR, Event.TRANSPORT_TAIL_CLOSED})
 
 # The events after which a connection's output is written at once: a message arrived (the
-# handler may reply, and accepts it and tops up credit), a sender got credit (it may send).
+# handler may reply, and accepts it and tops up credit), a sender got credit (if it sent, so
+# that messages are queued on it).
 _WRITE_EARLY = frozenset(
     {Event.DELIVERY.by_link[Receiver], Event.LINK_FLOW.by_link[Sender]}
 )

@@ -20,7 +20,7 @@ from proton_ext import ffi, lib
 from ._condition import Condition, read_condition, write_condition
 from ._endpoints import Link, _read_data, _write_data
 from ._exceptions import ProtonException
-from ._wrapper import live
+from ._wrapper import forget_stale, live
 
 if TYPE_CHECKING:
     from ._endpoints import Connection, Session
@@ -190,6 +190,7 @@ class Delivery:
         self._local_state = 0
         self._local_settled = False
         self._received: bytearray | None = None  # a large message read as it arrives
+        forget_stale(impl)
         live[impl] = self
         link._deliveries[impl] = self
 

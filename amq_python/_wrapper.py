@@ -28,6 +28,7 @@ class Wrapper:
 
     def _attach(self, impl: Any) -> None:
         self._impl = impl
+        forget_stale(impl)
         live[impl] = self
 
     def _detach(self) -> None:
@@ -35,6 +36,16 @@ class Wrapper:
         if impl is not None:
             live.pop(impl, None)
             self._impl = None
+
+
+def forget_stale(impl: Any) -> None:
+    """Before a new wrapper takes the address ``impl``: a wrapper still registered there is
+    stale (its C object was freed without its final event reaching us, as when a container is
+    dropped unfinished, and the allocator reused the address), so it lets go of the pointer
+    rather than stand for the new object."""
+    stale = live.get(impl)
+    if stale is not None:
+        stale._impl = None
 
 
 def lookup(impl: Any) -> Any | None:

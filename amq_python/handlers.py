@@ -413,7 +413,7 @@ def _receive(link_impl: Any, delivery: Any) -> Any:
     buf = _recv_buffer.buf
     n = lib.pn_link_recv(link_impl, buf, pending)
     lib.pn_link_advance(link_impl)
-    return decode_message(ffi.buffer(buf, max(n, 0)))
+    return decode_message(ffi.unpack(buf, max(n, 0)))
 
 
 class OutgoingMessageHandler(Handler):

@@ -195,3 +195,18 @@ def sample_messages(module: ModuleType) -> list[Any]:
         )
         messages.append(message)
     return messages
+
+
+def live_wrappers() -> dict[Any, Any]:
+    """A snapshot of amq_python's wrapper registry, for ``new_wrappers`` to compare with."""
+    from amq_python._wrapper import live
+
+    return dict(live)
+
+
+def new_wrappers(snapshot: dict[Any, Any]) -> list[str]:
+    """The wrappers registered since ``snapshot`` and still there: what a test leaked, by type.
+    (A count would also see earlier tests' stale entries leave as their addresses are reused.)"""
+    from amq_python._wrapper import live
+
+    return [repr(wrapper) for key, wrapper in live.items() if snapshot.get(key) is not wrapper]

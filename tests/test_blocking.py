@@ -14,7 +14,6 @@ from collections.abc import Iterator
 import pytest
 
 from amq_python import ConnectionException, Delivery, LinkException, Message, Timeout
-from amq_python._wrapper import live_count
 from amq_python.handlers import MessagingHandler
 from amq_python.reactor import AtMostOnce, Container
 from amq_python.utils import (
@@ -24,6 +23,7 @@ from amq_python.utils import (
     SendException,
     SyncRequestResponse,
 )
+from tests.helpers import live_wrappers, new_wrappers
 from tests.peers.ports import free_port
 from tests.peers.proton_broker import ProtonBroker
 
@@ -286,7 +286,7 @@ def test_no_leak_over_1000_connections(broker: ProtonBroker) -> None:
     warm.create_sender(queue()).send(Message(body="warm up"))
     warm.close()
     gc.collect()
-    fds, wrappers = _open_fds(), live_count()
+    fds, wrappers = _open_fds(), live_wrappers()
     address = queue()
     for i in range(1000):
         conn = BlockingConnection(broker.url, timeout=10)
@@ -295,4 +295,4 @@ def test_no_leak_over_1000_connections(broker: ProtonBroker) -> None:
         conn.close()
     gc.collect()
     assert _open_fds() == fds
-    assert live_count() == wrappers
+    assert new_wrappers(wrappers) == []

@@ -19,10 +19,9 @@ from typing import Any
 import pytest
 
 from amq_python import Message
-from amq_python._wrapper import live_count
 from amq_python.handlers import MessagingHandler
 from amq_python.reactor import Backoff, Container
-from tests.helpers import run
+from tests.helpers import live_wrappers, new_wrappers, run
 
 HOSTILE = Path(__file__).resolve().parent / "peers" / "hostile.py"
 
@@ -124,7 +123,7 @@ EXPECTED = {
 def test_hostile_peer_gives_transport_error_and_frees_everything(scenario: str) -> None:
     """One misbehaviour per peer: an error with an AMQP condition, a clean end, no leak."""
     gc.collect()
-    wrappers, fds = live_count(), open_fds()
+    wrappers, fds = live_wrappers(), open_fds()
     with HostilePeer(scenario) as peer:
         client = Client(peer.url)
         run(Container(client), 10)
@@ -137,7 +136,7 @@ def test_hostile_peer_gives_transport_error_and_frees_everything(scenario: str) 
         assert client.sent > 50, "the peer never made our writes block"
     del client
     gc.collect()
-    assert live_count() == wrappers
+    assert new_wrappers(wrappers) == []
     assert open_fds() == fds
 
 
@@ -145,7 +144,7 @@ def test_hostile_peer_reconnect_then_give_up() -> None:
     """With reconnect on, each broken connection is retried; after max_tries the client gives
     up with a final transport error, and nothing is left behind."""
     gc.collect()
-    wrappers, fds = live_count(), open_fds()
+    wrappers, fds = live_wrappers(), open_fds()
     with HostilePeer("garbage") as peer:
         client = Client(peer.url, reconnect=Backoff(initial=0.01, max_tries=3))
         run(Container(client), 10)
@@ -157,5 +156,5 @@ def test_hostile_peer_reconnect_then_give_up() -> None:
     assert "gave up reconnecting after 3 attempts" in client.errors[-1].description
     del client
     gc.collect()
-    assert live_count() == wrappers
+    assert new_wrappers(wrappers) == []
     assert open_fds() == fds

@@ -1,7 +1,7 @@
 """Leaks: a thousand connections (plain, TLS, SASL PLAIN) and a thousand EventInjectors.
 
 Each test warms up first (a few rounds, so caches, the TLS context and Cyrus are loaded), takes
-the baseline of open file descriptors and live wrappers (``amq_python._wrapper.live_count()``),
+the baseline of open file descriptors and live wrappers (``tests.helpers.new_wrappers``),
 runs 1,000 rounds, and requires both back at the baseline. The listener is our own
 (``tests/peers/secure_listener.py`` on amq_python) in a subprocess, so only the client's
 resources are counted. (1,000 BlockingConnections are in ``tests/test_blocking.py``.)
@@ -18,10 +18,9 @@ from typing import Any
 import pytest
 
 from amq_python import SSLDomain
-from amq_python._wrapper import live_count
 from amq_python.handlers import MessagingHandler
 from amq_python.reactor import ApplicationEvent, Container, EventInjector
-from tests.helpers import run
+from tests.helpers import live_wrappers, new_wrappers, run
 from tests.peers.certs import make_certs
 from tests.peers.sasldb import SaslDb
 from tests.peers.secure_listener import SecureListener
@@ -86,17 +85,17 @@ def churn(url: str, **options: Any) -> None:
     assert warm.errors == [] and warm.closed == WARM_UP
     del warm
     gc.collect()
-    fds, wrappers, rss = open_fds(), live_count(), max_rss_mib()
+    fds, wrappers, rss = open_fds(), live_wrappers(), max_rss_mib()
     handler = Churn(url, ROUNDS, **options)
     run(Container(handler), 90)
     assert handler.errors == []
     assert handler.closed == ROUNDS
     del handler
     gc.collect()
-    print(f"{ROUNDS} connections: fds {fds} -> {open_fds()}, wrappers {wrappers} -> "
-          f"{live_count()}, peak RSS {rss:.1f} -> {max_rss_mib():.1f} MiB")
+    print(f"{ROUNDS} connections: fds {fds} -> {open_fds()}, wrappers {len(wrappers)} -> "
+          f"{len(new_wrappers(wrappers))} new, peak RSS {rss:.1f} -> {max_rss_mib():.1f} MiB")
     assert open_fds() == fds
-    assert live_count() == wrappers
+    assert new_wrappers(wrappers) == []
 
 
 def test_thousand_plain_connections() -> None:
@@ -162,11 +161,11 @@ def test_thousand_event_injectors(total: int) -> None:
     """1,000 EventInjectors: every wake-up socket pair closed, no wrapper left."""
     run(Container(Injectors(WARM_UP)), 10)
     gc.collect()
-    fds, wrappers = open_fds(), live_count()
+    fds, wrappers = open_fds(), live_wrappers()
     handler = Injectors(total)
     run(Container(handler), 30)
     assert handler.pings == total
     handler.injector = None
     gc.collect()
     assert open_fds() == fds
-    assert live_count() == wrappers
+    assert new_wrappers(wrappers) == []

@@ -1,7 +1,7 @@
 """Lifetimes: one Python object per C object on every event, and nothing left behind.
 
 The peer is our own listener (``tests/peer_script.py`` on amq_python) in a subprocess, so the
-wrappers counted by ``amq_python._wrapper.live_count()`` are only the client's.
+wrappers ``tests.helpers.new_wrappers`` finds are only the client's.
 """
 
 from __future__ import annotations
@@ -9,10 +9,9 @@ from __future__ import annotations
 import gc
 
 from amq_python import Message
-from amq_python._wrapper import live_count
 from amq_python.handlers import MessagingHandler
 from amq_python.reactor import Container
-from tests.helpers import Peer, run
+from tests.helpers import Peer, live_wrappers, new_wrappers, run
 
 
 class SameObjects(MessagingHandler):
@@ -100,7 +99,7 @@ class ManyConnections(SameObjects):
 
 def test_same_objects_and_no_leak_after_10000_messages_and_200_connections():
     gc.collect()
-    baseline = live_count()
+    baseline = live_wrappers()
     with Peer(connections=ManyConnections.CONNECTIONS, timeout=30) as peer:
         handler = ManyConnections(peer.url)
         run(Container(handler), timeout=15)
@@ -111,7 +110,7 @@ def test_same_objects_and_no_leak_after_10000_messages_and_200_connections():
     assert handler.checked > 20_000
     del handler
     gc.collect()
-    assert live_count() == baseline
+    assert new_wrappers(baseline) == []
 
 
 def test_one_connection_sends_300_messages():
@@ -163,7 +162,7 @@ def test_same_objects_on_the_receiving_side_and_attributes_stay():
                 event.connection.close()
 
     gc.collect()
-    baseline = live_count()
+    baseline = live_wrappers()
     with Peer() as peer:
         handler = Tagged(peer.url)
         run(Container(handler))
@@ -172,4 +171,24 @@ def test_same_objects_on_the_receiving_side_and_attributes_stay():
     assert handler.checked >= 20
     del handler
     gc.collect()
-    assert live_count() == baseline
+    assert new_wrappers(baseline) == []
+
+
+def test_a_new_wrapper_at_a_stale_address_retires_the_old_one() -> None:
+    """When a C object was freed without its final event reaching us (a container dropped
+    unfinished) and the allocator hands its address to a new object, the old wrapper lets go
+    of the pointer instead of standing for the new object."""
+    from amq_python import Connection
+    from amq_python._wrapper import live, lookup
+    from proton_ext import lib
+
+    stale = Connection()
+    address = stale._impl
+    fresh = Connection(address)  # what wrapping a new object at the same address does
+    try:
+        assert stale._impl is None
+        assert lookup(address) is fresh
+        assert live[address] is fresh
+    finally:
+        fresh._detach()
+        lib.pn_connection_free(address)
