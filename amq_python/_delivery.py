@@ -199,8 +199,7 @@ class Delivery:
         """The new wrapper of a delivery an event reports, given as ``void *``, that has none
         yet (the container looked it up already): one made by the peer."""
         impl = ffi.cast("pn_delivery_t *", pointer)
-        link_impl = lib.pn_delivery_link(impl)
-        link = live.get(link_impl) or Link.wrap(link_impl)
+        link = Link.wrap(lib.pn_delivery_link(impl))
         assert link is not None
         return cls(impl, link)
 

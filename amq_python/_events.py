@@ -24,19 +24,11 @@ from proton_ext import ffi, lib
 from ._delivery import Delivery
 from ._endpoints import Connection, Link, Receiver, Sender, Session
 from ._transport import Transport
+from ._wrapper import live
 
 KIND_NONE, KIND_CONNECTION, KIND_SESSION, KIND_LINK, KIND_DELIVERY, KIND_TRANSPORT = range(6)
 
-_CONTEXT_WRAPPERS: dict[int, Callable[[Any], Any]] = {
-    KIND_NONE: lambda c_event: None,
-    KIND_CONNECTION: lambda c_event: Connection.wrap(lib.pn_event_connection(c_event)),
-    KIND_SESSION: lambda c_event: Session.wrap(lib.pn_event_session(c_event)),
-    KIND_LINK: lambda c_event: Link.wrap(lib.pn_event_link(c_event)),
-    KIND_DELIVERY: lambda c_event: Delivery.wrap(lib.pn_event_delivery(c_event)),
-    KIND_TRANSPORT: lambda c_event: Transport.wrap(lib.pn_event_transport(c_event)),
-}
-
-# The same from an event's context pointer (``void *``), for a context not yet wrapped.
+# How to wrap an event's context pointer (``void *``) that has no wrapper yet, by kind.
 _POINTER_WRAPPERS: dict[int, Callable[[Any], Any]] = {
     KIND_NONE: lambda ptr: None,
     KIND_CONNECTION: lambda ptr: Connection.wrap(ffi.cast("pn_connection_t *", ptr)),
@@ -59,8 +51,8 @@ class EventType:
     dispatches. Types are made under a lock: an ApplicationEvent may be made on any thread.
 
     For the container: ``kind`` says which endpoint an engine event is about (``KIND_*``),
-    ``wrap`` gives the context wrapper of a C event, ``wrap_pointer`` that of its context
-    pointer, and ``by_link`` the dispatch-table keys for senders and receivers (see
+    ``wrap`` gives the context wrapper of a C event, ``wrap_pointer`` that of a context
+    pointer not wrapped yet, and ``by_link`` the dispatch-table keys for senders and receivers (see
     ``only_for``)."""
 
     TYPES: dict[int, EventType] = {}
@@ -68,7 +60,7 @@ class EventType:
     _next_extended = _FIRST_EXTENDED
     _lock = threading.Lock()
 
-    __slots__ = ("number", "name", "method", "kind", "wrap", "wrap_pointer", "by_link")
+    __slots__ = ("number", "name", "method", "kind", "wrap_pointer", "by_link")
 
     def __init__(
         self, name: str | None = None, number: int | None = None, method: str | None = None
@@ -92,7 +84,6 @@ class EventType:
     def _set_kind(self, kind: int) -> None:
         """Say which endpoint events of this type are about, and so how to wrap it."""
         self.kind = kind
-        self.wrap: Callable[[Any], Any] = _CONTEXT_WRAPPERS[kind]
         self.wrap_pointer: Callable[[Any], Any] = _POINTER_WRAPPERS[kind]
         # For link and delivery events: the dispatch-table key for each kind of link.
         self.by_link: dict[type, tuple[EventType, type]] = (
@@ -100,6 +91,12 @@ class EventType:
             if kind == KIND_LINK or kind == KIND_DELIVERY
             else {}
         )
+
+    def wrap(self, c_event: Any) -> Any:
+        """The wrapper of a C event's context (the one it has, else a new one)."""
+        pointer = lib.pn_event_context(c_event)
+        found = live.get(pointer)
+        return found if found is not None else self.wrap_pointer(pointer)
 
     @classmethod
     def get(cls, name: str) -> EventType:
@@ -369,35 +366,49 @@ def only_for(link_class: type) -> Callable[[Any], Any]:
     return mark
 
 
+def _own_call(handler: Any, method: str) -> Callable[[Event], Any] | None:
+    """What ``handler`` itself runs for ``method``: its method of that name, else its
+    ``on_unhandled`` (when it overrides it) given the name, else None."""
+    found = getattr(handler, method, None)
+    if found is None and not _is_noop_unhandled(handler):
+        unhandled = handler.on_unhandled
+        found = lambda event: unhandled(method, event)  # noqa: E731
+    return found
+
+
 def _callables(
     handler: Any, method: str, link_class: type | None = None
 ) -> list[Callable[[Event], Any]]:
-    found = getattr(handler, method, None)
     calls: list[Callable[[Event], Any]] = []
+    found = _own_call(handler, method)
     if found is not None:
         only = getattr(found, "_amq_only_for", None)
         if only is None or link_class is None or only is link_class:
             calls.append(found)
-    elif not _is_noop_unhandled(handler):
-        unhandled = handler.on_unhandled
-        calls.append(lambda event: unhandled(method, event))
     for child in getattr(handler, "handlers", None) or ():
         calls.extend(_callables(child, method, link_class))
     return calls
+
+
+def _cache(handler: Any, attribute: str) -> dict[Any, Any]:
+    """The handler's lookup cache kept in ``attribute`` (made on first use); a fresh dict,
+    not kept, for a handler that takes no attributes."""
+    try:
+        return getattr(handler, attribute)
+    except AttributeError:
+        cache: dict[Any, Any] = {}
+        try:
+            setattr(handler, attribute, cache)
+        except AttributeError:
+            pass
+        return cache
 
 
 def calls_for(handler: Any, key: Any) -> tuple[Callable[[Event], Any], ...]:
     """The callables ``handler`` runs for ``key``: an EventType, or one of its ``by_link``
     keys, which leave out the methods marked ``only_for`` the other kind of link (its table
     entry, made on first use)."""
-    try:
-        table = handler._amq_table
-    except AttributeError:
-        table = {}
-        try:
-            handler._amq_table = table
-        except AttributeError:
-            pass
+    table = _cache(handler, "_amq_table")
     calls = table.get(key)
     if calls is None:
         if isinstance(key, EventType):
@@ -431,19 +442,8 @@ def call(handler: Any, method: str, event: Event) -> None:
 
 
 def _delegate_call(handler: Any, method: str) -> Callable[[Event], Any] | None:
-    found = getattr(handler, method, None)
-    if found is None and not _is_noop_unhandled(handler):
-        unhandled = handler.on_unhandled
-        found = lambda event: unhandled(method, event)  # noqa: E731
-    try:
-        cache = handler._amq_calls
-    except AttributeError:
-        cache = {}
-        try:
-            handler._amq_calls = cache
-        except AttributeError:
-            return found
-    cache[method] = found
+    found = _own_call(handler, method)
+    _cache(handler, "_amq_calls")[method] = found
     return found
 
 
