@@ -24,6 +24,7 @@ from tests.broker_process import BrokerProcess, running_broker
 ROOT = Path(__file__).resolve().parent.parent
 PROGRAMS = ROOT / "tests" / "proton_programs"
 RUNNERS = {"proton": [sys.executable], "compat": [sys.executable, "-m", "amq_python.compat"]}
+ACCEPTED = 0x24
 TRANSACTIONAL_STATE = 0x34
 
 
@@ -54,8 +55,9 @@ def both(scenario: Callable[[str, str], list[str]], name: str) -> list[str]:
 
 
 def test_committed_sends_are_enqueued_aborted_ones_dropped(broker: BrokerProcess) -> None:
-    """10 sent in a committed transaction and 10 in an aborted one: the queue holds exactly
-    the committed 10, in order; every transfer was answered with a transactional state."""
+    """10 sent in a committed transaction and 10 in an aborted one, then a plain one: the queue
+    holds exactly the committed 10, in order, and the plain one; every transactional transfer
+    was answered with a transactional state, the plain one with accepted."""
 
     def scenario(mode: str, queue: str) -> list[str]:
         sent = run(broker, mode, "broker_tx_send.py", queue, "commit:10,abort:10")
@@ -64,14 +66,16 @@ def test_committed_sends_are_enqueued_aborted_ones_dropped(broker: BrokerProcess
     assert both(scenario, "txsend") == [
         "committed 10",
         "aborted 10",
-        f"transfers settled: [({TRANSACTIONAL_STATE}, 20)] accepted: 0",
+        f"transfers settled: [({ACCEPTED}, 1), ({TRANSACTIONAL_STATE}, 20)] accepted: 1",
         *[f"on the queue: commit-0-{i} delivery count 0" for i in range(1, 11)],
+        "on the queue: plain delivery count 0",
     ]
 
 
 def test_aborted_acceptance_returns_messages_committed_consumes(broker: BrokerProcess) -> None:
     """5 accepted in an aborted transaction come back (delivery count 1) and are received
-    again; accepted in a committed one they are gone: the other 5 are what is left."""
+    again; accepted in a committed one they are gone: the other 5 are what is left. After the
+    abort both clients release those deliveries (none settles them with the stale txn-id)."""
 
     def scenario(mode: str, queue: str) -> list[str]:
         run(broker, mode, "broker_queue.py", queue, "fill", "10")
@@ -85,6 +89,7 @@ def test_aborted_acceptance_returns_messages_committed_consumes(broker: BrokerPr
         "committed 5",
         *[f"on the queue: m{i} delivery count 0" for i in range(5, 10)],
     ]
+    assert "disposition in unknown transaction" not in broker.log()
 
 
 def test_connection_closed_mid_transaction_rolls_back(broker: BrokerProcess) -> None:
@@ -108,7 +113,8 @@ def test_connection_closed_mid_transaction_rolls_back(broker: BrokerProcess) -> 
 
 def test_unknown_transaction_id(broker: BrokerProcess) -> None:
     """After its commit a transaction's id is unknown: a transfer in it is rejected with
-    amqp:transaction:unknown-id (and not enqueued), and a second commit fails with it."""
+    amqp:transaction:unknown-id (and not enqueued), and a second commit fails with it. A
+    declare the broker refuses (distributed) reaches on_transaction_declare_failed."""
 
     def scenario(mode: str, queue: str) -> list[str]:
         told = run(broker, mode, "broker_tx_unknown.py", queue)
@@ -118,5 +124,6 @@ def test_unknown_transaction_id(broker: BrokerProcess) -> None:
         "committed",
         "late send rejected: amqp:transaction:unknown-id",
         "second commit failed: amqp:transaction:unknown-id",
+        "distributed declare failed: amqp:not-implemented",
         "on the queue: in the transaction delivery count 0",
     ]

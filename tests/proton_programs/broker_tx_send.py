@@ -1,6 +1,7 @@
 """Transactional send through a broker: one batch per transaction, each committed or aborted
-as planned (``commit:10,abort:10``); prints each discharge, then how the broker answered the
-transfers (the remote state codes of the settled deliveries, counted)."""
+as planned (``commit:10,abort:10``), then one plain (non-transactional) message; prints each
+discharge, then how the broker answered the transfers (the remote state codes of the settled
+deliveries, counted)."""
 
 import sys
 from collections import Counter
@@ -21,6 +22,7 @@ class TxSend(MessagingHandler, TransactionHandler):
         self.transaction = None
         self.answers = Counter()
         self.accepted = 0
+        self.plain = None
 
     def on_start(self, event):
         self.container = event.container
@@ -37,6 +39,8 @@ class TxSend(MessagingHandler, TransactionHandler):
         self.send()
 
     def send(self):
+        if not self.transaction:
+            return
         action, count = self.plan[self.batch]
         while self.transaction and self.sent < count and self.sender.credit:
             self.sent += 1
@@ -54,6 +58,9 @@ class TxSend(MessagingHandler, TransactionHandler):
 
     def on_settled(self, event):
         self.answers[int(event.delivery.remote_state)] += 1
+        if event.delivery == self.plain:
+            print("transfers settled:", sorted(self.answers.items()), "accepted:", self.accepted)
+            self.conn.close()
 
     def on_transaction_committed(self, event):
         self.next_batch("committed")
@@ -67,8 +74,7 @@ class TxSend(MessagingHandler, TransactionHandler):
         if self.batch < len(self.plan):
             self.container.declare_transaction(self.conn, handler=self)
         else:
-            print("transfers settled:", sorted(self.answers.items()), "accepted:", self.accepted)
-            self.conn.close()
+            self.plain = self.sender.send(Message(body="plain"))
 
 
 def parse(plan):

@@ -1,12 +1,20 @@
 """A transaction used after it was discharged: the broker no longer knows its id. One message
 is sent in it and committed; then a message sent with its id is rejected, and committing it
-again fails; prints what the client was told."""
+again fails. Last, a declare asking for a distributed transaction (a global-id: the broker has
+local transactions only) fails. Prints what the client was told."""
 
 import sys
 
-from proton import Message
+from proton import Message, symbol
 from proton.handlers import MessagingHandler, TransactionHandler
-from proton.reactor import Container
+from proton.reactor import Container, Transaction
+
+
+class Distributed(Transaction):
+    """A declare with a global-id (the transactional API always declares without one)."""
+
+    def declare(self):
+        self._declare = self._send_ctrl(symbol("amqp:declare:list"), [b"global-1"])
 
 
 class Stale(MessagingHandler, TransactionHandler):
@@ -39,6 +47,10 @@ class Stale(MessagingHandler, TransactionHandler):
 
     def on_transaction_commit_failed(self, event):
         print("second commit failed:", event.delivery.remote.condition.name)
+        Distributed(self.transaction.txn_ctrl, self)
+
+    def on_transaction_declare_failed(self, event):
+        print("distributed declare failed:", event.delivery.remote.condition.name)
         self.conn.close()
 
 
