@@ -14,9 +14,13 @@ How a transaction goes:
 3. ``transaction.send(sender, message)`` sends with ``transactional-state(txn-id)``;
    ``transaction.accept(delivery)`` sets ``transactional-state(txn-id, accepted)`` on a received
    delivery and, unless ``settle_before_discharge``, keeps it unsettled until the discharge.
-4. ``commit()`` / ``abort()`` send a ``discharge(txn-id, fail)``. Accepted by the coordinator:
-   ``on_transaction_committed`` / ``on_transaction_aborted``, and the deliveries kept in step 3
-   are settled. Rejected: ``on_transaction_commit_failed`` (the transaction did not commit).
+4. ``commit()`` / ``abort()`` send a ``discharge(txn-id, fail)``. A commit the coordinator
+   accepts: ``on_transaction_committed``, and the deliveries kept in step 3 are settled. An
+   abort: ``on_transaction_aborted``, and those deliveries are released (as python-qpid-proton
+   does: their messages are the coordinator's again). A rejected commit (e.g.
+   ``amqp:transaction:unknown-id``): ``on_transaction_commit_failed``, the deliveries released.
+   A rejected abort still reports ``on_transaction_aborted`` (nothing of it was applied;
+   python-qpid-proton calls nothing, which leaves a program waiting).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ._codec import Described, symbol, ulong
-from ._delivery import ACCEPTED, REJECTED, Delivery
+from ._delivery import ACCEPTED, REJECTED, RELEASED, Delivery
 from ._endpoints import Connection, Sender, Terminus
 from ._events import Event, call, dispatch
 from ._link_options import SenderOption
@@ -191,8 +195,10 @@ class Transaction:
             delivery.local.data = [self.id, Described(ulong(state), [])]
             delivery.update(TRANSACTIONAL_STATE)
 
-    def _settle_pending(self) -> None:
+    def _settle_pending(self, release: bool) -> None:
         for delivery in self._pending:
+            if release and not delivery.locally_settled:
+                delivery.update(RELEASED)
             delivery.settle()
         self._pending = []
 
@@ -206,13 +212,15 @@ class Transaction:
             else:
                 self._notify("on_transaction_declare_failed", event)
         elif delivery is self._discharge:
-            if delivery.remote_state == REJECTED and not self.failed:
+            if self.failed:
+                self._settle_pending(release=True)
+                self._notify("on_transaction_aborted", event)
+            elif delivery.remote_state == REJECTED:
+                self._settle_pending(release=True)
                 self._notify("on_transaction_commit_failed", event)
             else:
-                self._settle_pending()
-                self._notify(
-                    "on_transaction_aborted" if self.failed else "on_transaction_committed", event
-                )
+                self._settle_pending(release=False)
+                self._notify("on_transaction_committed", event)
 
     def _notify(self, method: str, event: Event) -> None:
         if self.handler is not None:

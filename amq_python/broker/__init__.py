@@ -6,7 +6,9 @@ at-least-once (a message leaves its queue only when accepted; released, modified
 messages of a dropped consumer go back); ``distribution_mode copy`` browses; dynamic sources get
 temporary queues (request/response replies); ``topic://`` addresses or a ``topic`` capability fan
 out; a sender with no target is an anonymous relay routing by ``message.address``; a receiver
-with a JMS selector (``reactor.Selector``) only gets the messages it matches (see ``selector``).
+with a JMS selector (``reactor.Selector``) only gets the messages it matches (see ``selector``);
+local transactions (``container.declare_transaction``) hold transactional sends and acceptances
+until their commit or rollback (see ``transactions``).
 
 TLS and SASL are options (see ``cli``): ``--tls-cert``/``--tls-key`` (and ``--tls-ca``,
 ``--tls-verify-client``) make it listen with amqps; ``--sasl-mechanisms``,

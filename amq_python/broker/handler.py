@@ -14,6 +14,9 @@ How a message flows:
 3. ``on_sendable``: the queue feeding that link sends what it can (see ``queues``).
 4. Outcomes from consumers (``on_accepted`` ... ``on_settled``) go to that queue. A link or
    connection that closes or drops gives its unsettled messages back.
+5. A sender whose target is a coordinator makes its connection transactional: from then on the
+   connection's links are handled by its ``TransactionScope`` (see ``transactions``), which
+   does the transactional work and passes the rest back here.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from amq_python.reactor import Acceptor, Task
 from .nodes import TOPIC_CAPABILITY, Registry, capabilities
 from .queues import Queue
 from .selector import Selector, SelectorError, compile_selector
+from .transactions import TransactionScope
 
 log = logging.getLogger("amq_python.broker")
 
@@ -101,6 +105,8 @@ class BrokerHandler(MessagingHandler):
     the container's settings (``allowed_mechs``, ``sasl_config_path``, ``sasl_config_name``).
     """
 
+    prefetch = 100  # credit we keep open on each client's sender
+
     def __init__(
         self,
         url: str,
@@ -109,7 +115,7 @@ class BrokerHandler(MessagingHandler):
         ssl_domain: SSLDomain | None = None,
         require_auth: bool = False,
     ) -> None:
-        super().__init__(prefetch=100, auto_accept=False)
+        super().__init__(prefetch=self.prefetch, auto_accept=False)
         self.url = url
         self.ssl_domain = ssl_domain
         self.require_auth = require_auth
@@ -119,6 +125,7 @@ class BrokerHandler(MessagingHandler):
         self.acceptor: Acceptor | None = None
         self._feeds: dict[Link, tuple[Connection, Queue]] = {}
         self._connections: set[Connection] = set()
+        self._scopes: dict[Connection, TransactionScope] = {}
         self._deadline: Task | None = None
 
     # ----- lifecycle -----
@@ -197,12 +204,30 @@ class BrokerHandler(MessagingHandler):
     def on_link_opening(self, event: Event) -> None:
         """Answer the peer's attach with our source and target (it is opened after this)."""
         link = _link(event)
+        connection = _connection(event)
         link.source.copy(link.remote_source)
         link.target.copy(link.remote_target)
         if link.is_sender:
-            self._attach_consumer(cast(Sender, link), _connection(event))
+            self._attach_consumer(cast(Sender, link), connection)
+        elif link.remote_target.type == Terminus.COORDINATOR:
+            self._attach_controller(cast(Receiver, link), connection)
         else:
             self._attach_producer(cast(Receiver, link))
+        scope = self._scopes.get(connection)
+        if scope is not None:
+            scope.adopt(link)
+
+    def _attach_controller(self, link: Receiver, connection: Connection) -> None:
+        """A transaction controller: the connection becomes transactional (its links so far
+        are handed to its scope here, later ones as they attach)."""
+        scope = self._scopes.get(connection)
+        if scope is None:
+            scope = self._scopes[connection] = TransactionScope(self, connection)
+            other = connection.link_head(0)
+            while other is not None:
+                scope.adopt(other)
+                other = other.next(0)
+        scope.add_controller(link)
 
     def _attach_consumer(self, link: Sender, connection: Connection) -> None:
         remote = link.remote_source
@@ -272,6 +297,9 @@ class BrokerHandler(MessagingHandler):
             log.info("consumer %s detached from %s", link.name, feed[1].address)
 
     def _release_connection(self, connection: Connection) -> None:
+        scope = self._scopes.pop(connection, None)
+        if scope is not None:
+            scope.end()
         for link, (owner, _queue) in list(self._feeds.items()):
             if owner is connection:
                 self._release_link(link)
@@ -289,6 +317,11 @@ class BrokerHandler(MessagingHandler):
         log.debug("message to %s", address)
         self.registry.publish(address, event.message)
         self.accept(event.delivery)
+
+    def feed(self, link: Link) -> Queue | None:
+        """The queue feeding consumer ``link`` (None for other links)."""
+        feed = self._feeds.get(link)
+        return feed[1] if feed is not None else None
 
     def on_sendable(self, event: Event) -> None:
         """A consumer has credit: let its queue send."""

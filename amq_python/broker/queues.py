@@ -144,6 +144,19 @@ class Queue:
             self._requeue(entry, failed=False)
         self.dispatch()
 
+    def take(self, link: Link, delivery: Delivery) -> Entry | None:
+        """Take ``delivery``'s entry from its consumer, for a transaction to decide its fate
+        (None if the consumer no longer holds it)."""
+        consumer = self._consumer(link)
+        return consumer.unacked.pop(delivery, None) if consumer is not None else None
+
+    def give_back(self, entries: list[Entry], failed: bool) -> None:
+        """Put taken entries back in their places (``failed``: one more failed attempt each),
+        then offer them to the consumers."""
+        for entry in entries:
+            self._requeue(entry, failed)
+        self.dispatch()
+
     def dispatch(self) -> None:
         """Send waiting messages to consumers with credit, in turn; then browsers catch up."""
         movers = [c for c in self.consumers if not c.browse]
