@@ -113,13 +113,16 @@ def main() -> None:
 # ---- the tests -------------------------------------------------------------------------------
 
 
-def run_specs(module: str, specs: list[dict[str, Any]], config_path: Path | None) -> Any:
-    """Run ``specs`` on ``module`` in a fresh process, PN_SASL_CONFIG_PATH set to config_path
-    (or unset)."""
+def run_specs(
+    module: str, specs: list[dict[str, Any]], config_path: Path | None,
+    variable: str = "PN_SASL_CONFIG_PATH",
+) -> Any:
+    """Run ``specs`` on ``module`` in a fresh process, ``variable`` set to config_path (or
+    unset)."""
     unset = ("PN_SASL_CONFIG_PATH", "SASL_CONF_PATH")
     env = {k: v for k, v in os.environ.items() if k not in unset}
     if config_path is not None:
-        env["PN_SASL_CONFIG_PATH"] = str(config_path)
+        env[variable] = str(config_path)
     done = subprocess.run(
         [sys.executable, "-m", "tests.test_parity_sasl", module, json.dumps(specs)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
@@ -237,6 +240,16 @@ def test_an_other_authorization_id_is_refused_under_the_same_policy(sasldb: Sasl
         (0, None, f"alice@{sasldb.realm}"),
     ]
     assert all(g["client_outcome"] == g["outcome"] for g in got)
+
+
+def test_the_same_policy_is_read_where_cyrus_reads_its_configuration(sasldb: SaslDb) -> None:
+    """The policy line is found in the NAME.conf Cyrus itself reads, here through Cyrus's own
+    SASL_CONF_PATH (no PN_SASL_CONFIG_PATH): a configured refusal never silently allows."""
+    bob = f"bob@{sasldb.realm}"
+    specs = [alice(sasldb, config_name="same", authorization=bob),
+             alice(sasldb, config_name="same")]
+    got = run_specs("amq_python", specs, sasldb.dir, variable="SASL_CONF_PATH")
+    assert [(g["outcome"], g["user"]) for g in got] == [(1, None), (0, f"alice@{sasldb.realm}")]
 
 
 @pytest.fixture(scope="module")

@@ -10,14 +10,14 @@ differ on purpose say so.
 
 from __future__ import annotations
 
+import json
 import re
-import threading
+import subprocess
+import sys
 from types import ModuleType
 from typing import Any
 
 import proton
-import proton.handlers
-import proton.reactor
 import pytest
 
 import amq_python
@@ -242,56 +242,62 @@ def test_remote_capabilities_none_when_the_peer_sent_none() -> None:
     assert both(snippet) == (None, None)
 
 
-class _CapabilityServer(proton.handlers.MessagingHandler):  # type: ignore[misc]
-    """A python-qpid-proton listener that answers every Open with capabilities sent as a list
-    (offered) and as one symbol (desired), then closes when the client does."""
+_CAPABILITY_SERVER = """
+import json, sys
+import proton, proton.handlers, proton.reactor
 
-    def __init__(self, url: str) -> None:
-        super().__init__()
-        self.url = url
-        self.ready = threading.Event()
+class Server(proton.handlers.MessagingHandler):
+    def on_start(self, event):
+        self.acceptor = event.container.listen(sys.argv[1])
+        print("READY", flush=True)
 
-    def on_start(self, event: Any) -> None:
-        self.acceptor = event.container.listen(self.url)
-        self.ready.set()
-
-    def on_connection_opening(self, event: Any) -> None:
+    def on_connection_opening(self, event):
+        # put straight where open() reads them: proton's setters would make arrays of them
         event.connection.offered_capabilities_list = [proton.symbol("x"), proton.symbol("y")]
         event.connection.desired_capabilities_list = proton.symbol("z")
+        self.seen = [repr(event.connection.remote_offered_capabilities),
+                     repr(event.connection.remote_desired_capabilities)]
 
-    def on_connection_closed(self, event: Any) -> None:
+    def on_connection_closed(self, event):
         self.acceptor.close()
+        print(json.dumps(self.seen), flush=True)
+
+proton.reactor.Container(Server()).run()
+"""
 
 
 def test_remote_capabilities_over_tcp_from_a_proton_listener() -> None:
-    """End to end on loopback: our Container connects to a python-qpid-proton listener that
-    sends a list and a single symbol, and sends its own capabilities, which the listener
-    reads back as the SymbolList we set."""
+    """End to end on loopback: our Container connects to a python-qpid-proton listener (its
+    own process) that sends a list and a single symbol; we read both as SymbolLists, and the
+    listener reads ours back as the SymbolLists we set."""
     url = f"amqp://127.0.0.1:{free_port()}"
-    server = _CapabilityServer(url)
-    server_container = proton.reactor.Container(server)
-    thread = threading.Thread(target=server_container.run, daemon=True)
-    thread.start()
-    assert server.ready.wait(10)
-    seen: dict[str, Any] = {}
+    server = subprocess.Popen([sys.executable, "-c", _CAPABILITY_SERVER, url],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None and server.stdout.readline().strip() == "READY"
+        seen: dict[str, Any] = {}
 
-    class Client(MessagingHandler):
-        def on_start(self, event: Any) -> None:
-            event.container.connect(
-                url, offered_capabilities=["ours"], desired_capabilities="wanted"
-            )
+        class Client(MessagingHandler):
+            def on_start(self, event: Any) -> None:
+                event.container.connect(
+                    url, offered_capabilities=["ours"], desired_capabilities="wanted"
+                )
 
-        def on_connection_opened(self, event: Any) -> None:
-            seen["offered"] = event.connection.remote_offered_capabilities
-            seen["desired"] = event.connection.remote_desired_capabilities
-            event.connection.close()
+            def on_connection_opened(self, event: Any) -> None:
+                seen["offered"] = event.connection.remote_offered_capabilities
+                seen["desired"] = event.connection.remote_desired_capabilities
+                event.connection.close()
 
-    run(Container(Client()), timeout=10)
-    thread.join(10)
-    assert not thread.is_alive()
+        run(Container(Client()), timeout=10)
+        out, err = server.communicate(timeout=10)
+    finally:
+        server.kill()
+        server.wait()
+    assert server.returncode == 0, err
     assert isinstance(seen["offered"], amq_python.SymbolList)
     assert seen["offered"] == ["x", "y"] and seen["desired"] == ["z"]
     assert [type(x) for x in seen["offered"] + seen["desired"]] == [amq_python.symbol] * 3
+    assert json.loads(out) == ["SymbolList([symbol('ours')])", "SymbolList([symbol('wanted')])"]
 
 
 # ---- Url ----------------------------------------------------------------------------------------

@@ -125,12 +125,23 @@ static bool client_ready(void) {
   return rc == SASL_OK;
 }
 
-/* The authorization-id policy of the server's NAME.conf (see AMQX_PROXY_OPTION in the header):
- * true for "any" (or no such line), false for "same" or any other value (fail closed). */
+/* The authorization-id policy of the server's NAME.conf (see AMQX_PROXY_OPTION in the header),
+ * from the first NAME.conf in the directories Cyrus searches: the chosen one, else
+ * SASL_CONF_PATH's, else Cyrus's default list. True for "any" (or no such line or file); false
+ * for "same" or any other value (fail closed). */
 static bool read_proxy_policy(const char *config_dir, const char *app) {
-  char path[4096];
-  snprintf(path, sizeof path, "%s/%s.conf", config_dir ? config_dir : AMQX_CYRUS_CONFIG_DIR, app);
-  FILE *file = fopen(path, "r");
+  const char *dirs = config_dir ? config_dir : getenv("SASL_CONF_PATH");
+  if (!dirs || !*dirs) dirs = AMQX_CYRUS_CONFIG_DIRS;
+  FILE *file = NULL;
+  for (const char *p = dirs; *p && !file; p += strspn(p, ":")) {
+    size_t n = strcspn(p, ":");
+    char path[4096];
+    if (n) {
+      snprintf(path, sizeof path, "%.*s/%s.conf", (int)n, p, app);
+      file = fopen(path, "r");
+    }
+    p += n;
+  }
   if (!file) return true;
   bool any = true;
   char line[1024];

@@ -29,9 +29,9 @@
 /* The application name used when none is set: Cyrus then reads proton-server.conf. */
 #define AMQX_CYRUS_DEFAULT_APP "proton-server"
 
-/* Where NAME.conf is looked for when neither amqx_cyrus_set_config nor PN_SASL_CONFIG_PATH
- * names a directory (Debian's libsasl2 default). */
-#define AMQX_CYRUS_CONFIG_DIR "/etc/sasl2"
+/* Where Cyrus looks for NAME.conf when neither amqx_cyrus_set_config, PN_SASL_CONFIG_PATH nor
+ * SASL_CONF_PATH names a directory (Debian's libsasl2 default). */
+#define AMQX_CYRUS_CONFIG_DIRS "/etc/sasl2:/etc/sasl:/usr/lib/x86_64-linux-gnu/sasl2:/usr/lib/sasl2"
 
 /* The server's authorization-id (proxy) policy, a line of NAME.conf that Cyrus itself ignores:
  * "amqp_authz_policy: any" (the default, as python-qpid-proton) lets an authenticated user ask
