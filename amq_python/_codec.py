@@ -18,7 +18,7 @@ The rest of the library (message, endpoints) calls ``put_object``/``get_object``
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any, Callable
 
 from amq_python._exceptions import DataException, check
@@ -279,9 +279,12 @@ class Array:
         parts = ", ".join(repr(x) for x in (self.descriptor, self.type, *self.elements))
         return f"Array({parts})"
 
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.elements)
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Array):
-            return False
+            return NotImplemented  # a SymbolList compares its items with ours
         return (self.descriptor, self.type, self.elements) == (
             other.descriptor,
             other.type,
@@ -347,10 +350,17 @@ class PropertyDict(_RestrictedKeyDict):
 
 
 class SymbolList(list):
-    """A list whose elements must be ``symbol`` (``str`` elements are converted)."""
+    """A list whose elements must be ``symbol`` (``str`` elements are converted).
+
+    A single string is one symbol (``SymbolList("X") == [symbol("X")]``), as AMQP lets one
+    symbol stand for a multiple-valued field. It compares equal to a list, tuple or ``Array``
+    with the same items, and a string to a one-item list.
+    """
 
     def __init__(self, t: Iterable[Any] | None = None, raise_on_error: bool = True) -> None:
         self.raise_on_error = raise_on_error
+        if isinstance(t, str):
+            t = (t,)
         super().__init__(self._check(x) for x in (t or ()))
 
     def _check(self, value: Any) -> Any:
@@ -380,6 +390,21 @@ class SymbolList(list):
         else:
             super().__setitem__(index, self._check(value))
 
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, list):
+            return list.__eq__(self, other)
+        if isinstance(other, (tuple, Array)):
+            return list.__eq__(self, list(other))
+        if isinstance(other, str):
+            return list.__eq__(self, [other])
+        return NotImplemented
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    __hash__ = None
+
     def __add__(self, other: Iterable[Any]) -> SymbolList:
         return SymbolList([*self, *other], raise_on_error=self.raise_on_error)
 
@@ -395,6 +420,16 @@ class SymbolList(list):
 
     def __repr__(self) -> str:
         return f"SymbolList({list.__repr__(self)})"
+
+
+def symbol_list_of(value: Any) -> SymbolList | None:
+    """A capabilities field as the peer sent it (an array, a list or one symbol) as a SymbolList;
+    None stays None. Items that are not symbols are kept, not refused: the peer chose them."""
+    if value is None:
+        return None
+    if not isinstance(value, (str, list, tuple, Array)):
+        value = (value,)
+    return SymbolList(value, raise_on_error=False)
 
 
 # ---------------------------------------------------------------------------------------------

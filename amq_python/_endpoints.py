@@ -53,6 +53,12 @@ def _write_data(data: Any, value: Any) -> None:
         _codec.put_object(data, value)
 
 
+def _write_symbols(data: Any, value: _codec.SymbolList | None) -> None:
+    """Capabilities go on the wire as an array of symbols (AMQP's multiple-symbol encoding);
+    an empty list is not sent at all."""
+    _write_data(data, value.to_array() if value else None)
+
+
 class Endpoint(Wrapper):
     """What connections, sessions and links share: state, conditions and a scoped handler."""
 
@@ -204,14 +210,17 @@ class Connection(Endpoint):
         return _str(lib.pn_connection_remote_hostname(self._live_impl()))
 
     @property
-    def remote_offered_capabilities(self) -> Any:
-        """Capabilities the peer offers."""
-        return _read_data(lib.pn_connection_remote_offered_capabilities(self._live_impl()))
+    def remote_offered_capabilities(self) -> _codec.SymbolList | None:
+        """Capabilities the peer offers, as a SymbolList whether it sent an array, a list or
+        one symbol (None if it sent none)."""
+        data = lib.pn_connection_remote_offered_capabilities(self._live_impl())
+        return _codec.symbol_list_of(_read_data(data))
 
     @property
-    def remote_desired_capabilities(self) -> Any:
-        """Capabilities the peer desires."""
-        return _read_data(lib.pn_connection_remote_desired_capabilities(self._live_impl()))
+    def remote_desired_capabilities(self) -> _codec.SymbolList | None:
+        """Capabilities the peer desires, as a SymbolList (see remote_offered_capabilities)."""
+        data = lib.pn_connection_remote_desired_capabilities(self._live_impl())
+        return _codec.symbol_list_of(_read_data(data))
 
     @property
     def remote_properties(self) -> Any:
@@ -258,8 +267,8 @@ class Connection(Endpoint):
     def open(self) -> None:
         """Send Open (now, or as soon as a transport is bound)."""
         impl = self._live_impl()
-        _write_data(lib.pn_connection_offered_capabilities(impl), self._offered_capabilities)
-        _write_data(lib.pn_connection_desired_capabilities(impl), self._desired_capabilities)
+        _write_symbols(lib.pn_connection_offered_capabilities(impl), self._offered_capabilities)
+        _write_symbols(lib.pn_connection_desired_capabilities(impl), self._desired_capabilities)
         _write_data(lib.pn_connection_properties(impl), self._properties)
         lib.pn_connection_open(impl)
 

@@ -440,7 +440,8 @@ def missing_mechanisms(mechs: str) -> tuple[int, str]:
 
 
 def set_cyrus_config(path: str | None, name: str | None) -> None:
-    """Choose where the Cyrus server side reads its configuration (NAME.conf in PATH)."""
+    """Choose where the Cyrus server side reads its configuration (NAME.conf in PATH; no PATH:
+    PN_SASL_CONFIG_PATH, else Cyrus's default)."""
     code = lib.amqx_cyrus_set_config(
         path.encode() if path else ffi.NULL, name.encode() if name else ffi.NULL
     )
@@ -492,7 +493,8 @@ class SASL:
 
     @property
     def authorization(self) -> str | None:
-        """The authorization identity the peer asked for."""
+        """The authorization identity: on a server, the one the client asked for, else the
+        authenticated user (README, "Security notes", says which requests are allowed)."""
         return _str(lib.pn_sasl_get_authorization(self._impl))
 
     @property
@@ -533,7 +535,8 @@ class SASL:
         set_cyrus_config(self._config_path, name)
 
     def config_path(self, path: str) -> None:
-        """The directory holding the Cyrus configuration (one per process, see config_name)."""
+        """The directory holding the Cyrus configuration (one per process, see config_name);
+        without it, a server reads PN_SASL_CONFIG_PATH, Container or not."""
         self._config_path = path
         set_cyrus_config(path, self._config_name)
 

@@ -13,6 +13,7 @@ IDNA (punycode) form, which is what DNS, TLS SNI and certificate checks use.
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 import string
 from typing import Any
@@ -22,6 +23,7 @@ __all__ = ["Url"]
 
 _SERVICES = {"amqp": 5672, "amqps": 5671}
 _HOST_CHARS = frozenset(string.ascii_letters + string.digits + "-._")
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")  # RFC 3986's scheme: no ':' or '/'
 _KEYWORDS = ("scheme", "username", "password", "host", "port", "path")
 
 
@@ -50,14 +52,18 @@ class Url:
     class Port(int):
         """A port number, also constructible from a service name (``Url.Port('amqps') == 5671``).
 
-        ``str()`` gives the name it was made from, as proton's does.
+        ``str()`` gives the name it was made from, as proton's does, and the port compares
+        equal to that name as well as to its number (``Url("amqps://h").port == "amqps"``).
         """
 
         _name: str | None
 
         def __new__(cls, value: int | str) -> Url.Port:
             name: str | None = None
-            if isinstance(value, str):
+            if isinstance(value, Url.Port):
+                name = value._name
+                number = int(value)
+            elif isinstance(value, str):
                 text = value.strip()
                 if text.isdigit():
                     number = int(text)
@@ -76,6 +82,22 @@ class Url:
 
         def __str__(self) -> str:
             return self._name if self._name is not None else int.__repr__(self)
+
+        @property
+        def name(self) -> str:
+            """The service name or number the port was made from."""
+            return str(self)
+
+        def __eq__(self, other: object) -> bool:
+            if isinstance(other, str):
+                return other == str(self)
+            return int.__eq__(self, other)
+
+        def __ne__(self, other: object) -> bool:
+            equal = self.__eq__(other)
+            return equal if equal is NotImplemented else not equal
+
+        __hash__ = int.__hash__
 
     def __init__(self, url: str | None = None, defaults: bool = True, **kwargs: Any) -> None:
         self.scheme: str | None = None
@@ -123,8 +145,9 @@ class Url:
             return ValueError(f"invalid URL {_masked(url)!r}: {reason}")
 
         rest = url.strip()
-        if "://" in rest:
-            scheme, _, rest = rest.partition("://")
+        scheme, sep, after = rest.partition("://")
+        if sep and _SCHEME.fullmatch(scheme):  # not a "://" inside the path ("h/queue://x")
+            rest = after
             scheme = scheme.lower()
             if scheme not in _SERVICES:
                 raise bad(f"unknown scheme {scheme!r} (expected 'amqp' or 'amqps')")

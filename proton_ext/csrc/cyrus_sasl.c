@@ -64,6 +64,7 @@ static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static char *g_config_dir;
 static char *g_app_name;
 static bool g_client_started, g_server_started;
+static bool g_proxy_any = true;
 static int g_client_rc, g_server_rc;
 static __thread char g_last_error[AMQX_TEXT];
 
@@ -82,8 +83,15 @@ static bool same_text(const char *a, const char *b) {
 
 static char *copy_text(const char *text) { return text ? strdup(text) : NULL; }
 
+/* The configuration directory when none is chosen: PN_SASL_CONFIG_PATH, as in Proton. */
+static const char *default_config_dir(void) {
+  const char *dir = getenv("PN_SASL_CONFIG_PATH");
+  return dir && *dir ? dir : NULL;
+}
+
 int amqx_cyrus_set_config(const char *config_dir, const char *app_name) {
   int rc = 0;
+  if (!config_dir) config_dir = default_config_dir();
   pthread_mutex_lock(&g_lock);
   if (g_server_started) {
     if (!same_text(config_dir, g_config_dir) || !same_text(app_name, g_app_name)) {
@@ -117,14 +125,51 @@ static bool client_ready(void) {
   return rc == SASL_OK;
 }
 
+/* The authorization-id policy of the server's NAME.conf (see AMQX_PROXY_OPTION in the header),
+ * from the first NAME.conf in the directories Cyrus searches: the chosen one, else
+ * SASL_CONF_PATH's, else Cyrus's default list. True for "any" (or no such line or file); false
+ * for "same" or any other value (fail closed). */
+static bool read_proxy_policy(const char *config_dir, const char *app) {
+  const char *dirs = config_dir ? config_dir : getenv("SASL_CONF_PATH");
+  if (!dirs || !*dirs) dirs = AMQX_CYRUS_CONFIG_DIRS;
+  FILE *file = NULL;
+  for (const char *p = dirs; *p && !file; p += strspn(p, ":")) {
+    size_t n = strcspn(p, ":");
+    char path[4096];
+    if (n) {
+      snprintf(path, sizeof path, "%.*s/%s.conf", (int)n, p, app);
+      file = fopen(path, "r");
+    }
+    p += n;
+  }
+  if (!file) return true;
+  bool any = true;
+  char line[1024];
+  size_t key_len = strlen(AMQX_PROXY_OPTION);
+  while (fgets(line, sizeof line, file)) {
+    const char *p = line + strspn(line, " \t");
+    if (strncmp(p, AMQX_PROXY_OPTION, key_len) != 0) continue;
+    p += key_len;
+    p += strspn(p, " \t");
+    if (*p != ':') continue;
+    p++;
+    p += strspn(p, " \t");
+    size_t n = strcspn(p, " \t\r\n#");
+    any = n == 3 && strncmp(p, "any", 3) == 0;
+  }
+  fclose(file);
+  return any;
+}
+
 static bool server_ready(void) {
   pthread_mutex_lock(&g_lock);
   if (!g_server_started) {
+    if (!g_config_dir) g_config_dir = copy_text(default_config_dir());
+    const char *app = g_app_name ? g_app_name : AMQX_CYRUS_DEFAULT_APP;
     g_server_rc = SASL_OK;
     if (g_config_dir) g_server_rc = sasl_set_path(SASL_PATH_TYPE_CONFIG, g_config_dir);
-    if (g_server_rc == SASL_OK) {
-      g_server_rc = sasl_server_init(NULL, g_app_name ? g_app_name : AMQX_CYRUS_DEFAULT_APP);
-    }
+    if (g_server_rc == SASL_OK) g_server_rc = sasl_server_init(NULL, app);
+    if (g_server_rc == SASL_OK) g_proxy_any = read_proxy_policy(g_config_dir, app);
     g_server_started = true;
   }
   int rc = g_server_rc;
@@ -239,9 +284,21 @@ static int bridge_log(void *context, int level, const char *message) {
   return SASL_OK;
 }
 
+/* The "any" authorization-id policy: a user Cyrus has authenticated may ask for any authorization
+ * id; the server reads both (pn_sasl_get_user, pn_sasl_get_authorization) and decides. Without
+ * this callback ("same"), Cyrus's own policy refuses an id other than the user's. */
+static int bridge_authorize(sasl_conn_t *conn, void *context, const char *requested,
+                            unsigned requested_len, const char *user, unsigned user_len,
+                            const char *realm, unsigned realm_len, struct propctx *props) {
+  (void)conn, (void)context, (void)requested, (void)requested_len, (void)user, (void)user_len;
+  (void)realm, (void)realm_len, (void)props;
+  return SASL_OK;
+}
+
 /* Cyrus's log goes to the transport's logger. A client also declares the user name, authorisation
  * id and password prompts with no function: Cyrus then asks for them as interactions (answered in
- * answer_interactions) and counts mechanisms that need them as usable. */
+ * answer_interactions) and counts mechanisms that need them as usable. A server under the "any"
+ * authorization-id policy has bridge_authorize. */
 static void set_callbacks(sasl_callback_t *callbacks, pn_transport_t *transport, bool client) {
   int n = 0;
   callbacks[n++] = (sasl_callback_t){SASL_CB_LOG, (int (*)(void))bridge_log, transport};
@@ -249,6 +306,8 @@ static void set_callbacks(sasl_callback_t *callbacks, pn_transport_t *transport,
     callbacks[n++] = (sasl_callback_t){SASL_CB_USER, NULL, NULL};
     callbacks[n++] = (sasl_callback_t){SASL_CB_AUTHNAME, NULL, NULL};
     callbacks[n++] = (sasl_callback_t){SASL_CB_PASS, NULL, NULL};
+  } else if (g_proxy_any) {
+    callbacks[n++] = (sasl_callback_t){SASL_CB_PROXY_POLICY, (int (*)(void))bridge_authorize, NULL};
   }
   callbacks[n] = (sasl_callback_t){SASL_CB_LIST_END, NULL, NULL};
 }
@@ -387,9 +446,9 @@ static void server_outcome(pn_transport_t *transport, int rc, const char *out, u
     const void *authn = NULL, *authz = NULL;
     sasl_getprop(bridge->conn, SASL_AUTHUSER, &authn);
     sasl_getprop(bridge->conn, SASL_USERNAME, &authz);
+    /* Cyrus's SASL_USERNAME is the authorization id: the one asked for, else the user. */
     const char *user = authn ? (const char *)authn : (const char *)authz;
-    const char *authzid = (authz && user && strcmp(user, authz)) ? (const char *)authz : NULL;
-    pnx_sasl_set_succeeded(transport, user, authzid);
+    pnx_sasl_set_succeeded(transport, user, authz ? (const char *)authz : user);
     pnx_sasl_set_bytes_out(transport, (pn_bytes_t){outlen, out});
   } else {
     pnx_sasl_set_bytes_out(transport, NO_BYTES);
@@ -495,7 +554,7 @@ static void fail_no_mechanism(pn_transport_t *transport, const char *offered, in
     } else if (mech_needs_password(mech) && !pnx_sasl_get_password(transport)) {
       why = "needs a user name and password and none is set";
     } else if (!strcasecmp(mech, "ANONYMOUS") && pnx_sasl_get_username(transport)) {
-      why = "not used because a user name is set";
+      why = "not used because a user name is set (name it in allowed_mechs to use it anyway)";
     } else {
       why = sasl_errstring(rc, NULL, NULL);
     }
@@ -519,11 +578,24 @@ static void fail_client(pn_transport_t *transport, const char *step) {
   pnx_sasl_error(transport, text, AMQX_UNAUTHORIZED);
 }
 
+/* Does the transport's allowed-mechanisms list name MECH? False when no list is set (then every
+ * mechanism is included, a made-up one too). */
+static bool allowed_names(pn_transport_t *transport, const char *mech) {
+  static const char unknown[] = "AMQX-NOT-A-MECHANISM";
+  if (pnx_sasl_is_mechanism_included(transport, (pn_bytes_t){sizeof unknown - 1, unknown})) {
+    return false;
+  }
+  return pnx_sasl_is_mechanism_included(transport, (pn_bytes_t){strlen(mech), mech});
+}
+
+/* A user name rules ANONYMOUS out, unless the allowed mechanisms name it: then the application
+ * asked for it (allowed_mechs="ANONYMOUS" forces it, as in python-qpid-proton). */
 static bool bridge_process_mechanisms(pn_transport_t *transport, const char *mechs) {
   bridge_t *bridge = bridge_of(transport);
   if (!bridge->conn) return false;
   bool have_user = pnx_sasl_get_username(transport) != NULL;
   bool have_password = pnx_sasl_get_password(transport) != NULL;
+  bool anonymous_named = allowed_names(transport, "ANONYMOUS");
   size_t size = strlen(mechs) + 1;
   char *usable = calloc(1, size);
   if (!usable) return false;
@@ -537,7 +609,7 @@ static bool bridge_process_mechanisms(pn_transport_t *transport, const char *mec
       mech[n] = '\0';
       bool wanted = pnx_sasl_is_mechanism_included(transport, (pn_bytes_t){n, p});
       if (mech_needs_password(mech) && !have_password) wanted = false;
-      if (!strcasecmp(mech, "ANONYMOUS") && have_user) wanted = false;
+      if (!strcasecmp(mech, "ANONYMOUS") && have_user && !anonymous_named) wanted = false;
       if (wanted) append_word(usable, size, p, n);
     }
     p += n;

@@ -29,11 +29,22 @@
 /* The application name used when none is set: Cyrus then reads proton-server.conf. */
 #define AMQX_CYRUS_DEFAULT_APP "proton-server"
 
+/* Where Cyrus looks for NAME.conf when neither amqx_cyrus_set_config, PN_SASL_CONFIG_PATH nor
+ * SASL_CONF_PATH names a directory (Debian's libsasl2 default). */
+#define AMQX_CYRUS_CONFIG_DIRS "/etc/sasl2:/etc/sasl:/usr/lib/x86_64-linux-gnu/sasl2:/usr/lib/sasl2"
+
+/* The server's authorization-id (proxy) policy, a line of NAME.conf that Cyrus itself ignores:
+ * "amqp_authz_policy: any" (the default, as python-qpid-proton) lets an authenticated user ask
+ * for any authorization id, which the application reads and judges; "amqp_authz_policy: same"
+ * (or any other value) refuses an authorization id other than the user's own. */
+#define AMQX_PROXY_OPTION "amqp_authz_policy"
+
 /* Put the bridge on a transport; call after pn_transport_set_server() for a server. */
 int amqx_cyrus_install(pn_transport_t *transport);
 
-/* Choose the server configuration directory (NULL: SASL_CONF_PATH or Cyrus's default) and the
- * application name (NULL: "proton-server"); must come before the first server transport. */
+/* Choose the server configuration directory (NULL: PN_SASL_CONFIG_PATH, else Cyrus's default)
+ * and the application name (NULL: "proton-server"); must come before the first server
+ * transport. A server transport made with no call to this reads PN_SASL_CONFIG_PATH too. */
 int amqx_cyrus_set_config(const char *config_dir, const char *app_name);
 
 /* Space-separated mechanisms Cyrus can use as a client, or can offer as a server under the
