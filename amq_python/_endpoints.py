@@ -789,6 +789,9 @@ class Sender(Link):
         """Write bytes into the current delivery; returns how many were taken."""
         code = lib.pn_link_send(self._live_impl(), data, len(data))
         if code < 0:
+            if code == lib.PN_EOS:
+                raise LinkException(f"[{code}]: no current delivery on link {self.name!r} to "
+                                    "stream bytes into (make one with delivery(tag))")
             raise LinkException(f"[{code}]: cannot send on link {self.name!r}")
         return code
 
@@ -799,7 +802,14 @@ class Sender(Link):
         impl = self._impl
         if impl is None:
             impl = self._live_impl()
-        encoded = encode_message(obj)
+        try:
+            encoded = encode_message(obj)
+        except AttributeError:
+            if isinstance(obj, Message):
+                raise
+            raise TypeError(
+                f"send() takes a Message or encoded bytes, got {type(obj).__name__}"
+            ) from None
         raw = self._tags() if tag is None else (
             tag.encode("utf-8", "surrogateescape") if isinstance(tag, str) else tag
         )

@@ -205,6 +205,8 @@ class BlockingSender(BlockingLink):
         ``error_states``: remote states that raise ``SendException`` (default: REJECTED and
         RELEASED).
         """
+        if not isinstance(msg, Message):  # bytes would stream into no delivery: nothing to wait on
+            raise TypeError(f"send() takes a Message, got {type(msg).__name__}")
         self._check_open()
         link = self.link
         delivery = link.send(msg)
