@@ -796,7 +796,8 @@ class Sender(Link):
         return code
 
     def send(self, obj: bytes | Message, tag: str | bytes | None = None) -> Any:
-        """Send a Message as a new delivery (returned), or stream bytes into the current one."""
+        """Send a Message as a new delivery (returned), or stream bytes into the current one;
+        anything else is a TypeError."""
         if type(obj) is not Message and isinstance(obj, (bytes, bytearray, memoryview)):
             return self.stream(bytes(obj))
         impl = self._impl

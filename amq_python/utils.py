@@ -199,7 +199,8 @@ class BlockingSender(BlockingLink):
         timeout: _TimeoutArg = False,
         error_states: list[DispositionType] | None = None,
     ) -> Delivery:
-        """Send ``msg`` and wait until the peer settles it; return the (settled) delivery.
+        """Send ``msg`` (a Message: TypeError otherwise) and wait until the peer settles it;
+        return the (settled) delivery.
 
         ``timeout``: False means the connection's timeout, None no limit, else seconds.
         ``error_states``: remote states that raise ``SendException`` (default: REJECTED and

@@ -149,6 +149,7 @@ def test_installed_copy_imports_and_works(built: Built) -> None:
     package, binding, version, metadata = run(built.python, "-c", check, cwd=built.home) \
         .stdout.split()
     venv = built.python.parent.parent
+    assert "include-system-site-packages = false" in (venv / "pyvenv.cfg").read_text()
     assert Path(package).is_relative_to(venv) and Path(binding).is_relative_to(venv)
     assert version == metadata == VERSION
     for script in ("amq-send", "amq-receive", "amq-broker"):
