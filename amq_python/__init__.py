@@ -61,6 +61,7 @@ from ._exceptions import (
 from ._message import Message
 from ._transport import SASL, SSL, SSLDomain, SSLSessionDetails, Transport
 from ._url import Url
+from ._version import __version__ as __version__  # this distribution's; VERSION is proton's API
 
 # The Qpid Proton C engine we run on, as its <proton/version.h> says at build time. It can differ
 # from VERSION (the python-qpid-proton API we keep): the engine is the system's library.

@@ -798,17 +798,28 @@ class Sender(Link):
         """Write bytes into the current delivery; returns how many were taken."""
         code = lib.pn_link_send(self._live_impl(), data, len(data))
         if code < 0:
+            if code == lib.PN_EOS:
+                raise LinkException(f"[{code}]: no current delivery on link {self.name!r} to "
+                                    "stream bytes into (make one with delivery(tag))")
             raise LinkException(f"[{code}]: cannot send on link {self.name!r}")
         return code
 
     def send(self, obj: bytes | Message, tag: str | bytes | None = None) -> Any:
-        """Send a Message as a new delivery (returned), or stream bytes into the current one."""
+        """Send a Message as a new delivery (returned), or stream bytes into the current one;
+        anything else is a TypeError."""
         if type(obj) is not Message and isinstance(obj, (bytes, bytearray, memoryview)):
             return self.stream(bytes(obj))
         impl = self._impl
         if impl is None:
             impl = self._live_impl()
-        encoded = encode_message(obj)
+        try:
+            encoded = encode_message(obj)
+        except AttributeError:
+            if isinstance(obj, Message):
+                raise
+            raise TypeError(
+                f"send() takes a Message or encoded bytes, got {type(obj).__name__}"
+            ) from None
         raw = self._tags() if tag is None else (
             tag.encode("utf-8", "surrogateescape") if isinstance(tag, str) else tag
         )

@@ -22,6 +22,7 @@ from typing import Any, Callable, Union
 
 from amq_python._codec import (
     AnnotationDict,
+    Data,
     Described,
     byte,
     char,
@@ -40,7 +41,7 @@ from amq_python._codec import (
     ulong,
     ushort,
 )
-from amq_python._exceptions import MessageException, check
+from amq_python._exceptions import DataException, MessageException, check
 from proton_ext import ffi, lib
 
 __all__ = ["Message", "decode_message", "encode_message"]
@@ -1116,13 +1117,13 @@ def _fill(pm: Any, msg: Message) -> None:
     if msg._inferred:
         lib.pn_message_set_inferred(pm, True)
     if msg._instructions is not None:
-        put_object(lib.pn_message_instructions(pm), msg._instructions)
+        _put_section(lib.pn_message_instructions(pm), "instructions", msg._instructions)
     if msg._annotations is not None:
-        put_object(lib.pn_message_annotations(pm), msg._annotations)
+        _put_section(lib.pn_message_annotations(pm), "annotations", msg._annotations)
     if msg.properties is not None:
         _put_properties(lib.pn_message_properties(pm), msg.properties)
     if msg.body is not None:
-        put_object(lib.pn_message_body(pm), msg.body)
+        _put_section(lib.pn_message_body(pm), "body", msg.body)
 
 
 _STRING_SETTERS = (
@@ -1147,7 +1148,47 @@ def _put_properties(data: Any, properties: Any) -> None:
             raise MessageException(
                 f"Application property key is not string type: key={key!r} {type(key)}"
             )
-    put_object(data, {str(key): value for key, value in properties.items()})
+    _put_section(data, "properties", {str(key): value for key, value in properties.items()})
+
+
+def _put_section(data: Any, name: str, value: Any) -> None:
+    """Write the value of the field ``name``; one AMQP cannot carry is reported with where it
+    is (``Message.properties['when']: ... datetime ...``)."""
+    try:
+        put_object(data, value)
+    except DataException as error:
+        path, reason = _culprit(value, str(error))
+        raise DataException(f"Message.{name}{path}: {reason}") from None
+
+
+def _encode_error(value: Any) -> str | None:
+    """Why AMQP cannot carry ``value`` on its own, or None when it can."""
+    try:
+        Data().put_object(value)
+    except DataException as error:
+        return str(error)
+    return None
+
+
+def _culprit(value: Any, reason: str) -> tuple[str, str]:
+    """The path (``['key'][2]``) in a map or list to the first value that cannot be encoded,
+    and why; ("", ``reason``) when it is ``value`` itself. Run only after encoding failed."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            failure = _encode_error(key)
+            if failure is not None:
+                return f" key {key!r}", failure
+            failure = _encode_error(item)
+            if failure is not None:
+                path, failure = _culprit(item, failure)
+                return f"[{key!r}]{path}", failure
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            failure = _encode_error(item)
+            if failure is not None:
+                path, failure = _culprit(item, failure)
+                return f"[{index}]{path}", failure
+    return "", reason
 
 
 def encode_message(msg: Message) -> bytes:
@@ -1155,7 +1196,8 @@ def encode_message(msg: Message) -> bytes:
     try:
         return _encode_fast(msg)
     except _Slow:
-        return _encode_c(msg)
+        pass  # the C engine's turn, outside the handler: its errors do not chain the _Slow
+    return _encode_c(msg)
 
 
 def _encode_c(msg: Message) -> bytes:

@@ -4,8 +4,8 @@ Authentication and TLS problems usually come from the machine, not the program: 
 SASL plug-in, an OpenSSL without the expected features. This tool answers the first questions
 of any such report:
 
-1. the versions of Python, Qpid Proton C (from pkg-config, and the engine library actually
-   loaded), OpenSSL (the libssl the engine loaded, else Python's) and Cyrus SASL;
+1. the versions of amq_python, Python, Qpid Proton C (from pkg-config, and the engine library
+   actually loaded), OpenSSL (the libssl the engine loaded, else Python's) and Cyrus SASL;
 2. whether TLS works: with the openssl command line tool it makes a throwaway CA-less
    certificate for ``localhost``, and a client and a server ``SSLDomain`` complete a verified
    handshake and an AMQP open in memory (no socket); without openssl it can only say whether
@@ -35,7 +35,9 @@ from typing import Any
 
 from proton_ext import ffi, lib
 
+from . import VERSION
 from ._transport import SSLDomain, missing_mechanisms, set_cyrus_config
+from ._version import __version__
 
 COMMON_MECHANISMS = (
     "SCRAM-SHA-256", "SCRAM-SHA-1", "DIGEST-MD5", "PLAIN", "ANONYMOUS", "EXTERNAL", "GSSAPI",
@@ -46,6 +48,7 @@ COMMON_MECHANISMS = (
 class Report:
     """Everything the tool found; ``problems`` lists what does not work."""
 
+    amq_python: str
     python: str
     proton: str
     openssl: str
@@ -210,6 +213,7 @@ def tls_status() -> str:
 def collect(config_path: str | None = None, config_name: str | None = None) -> Report:
     """Find out everything; Cyrus's server side reads NAME.conf in ``config_path``."""
     report = Report(
+        amq_python=__version__,
         python=sys.version.split()[0],
         proton=proton_version(),
         openssl=openssl_version(),
@@ -235,7 +239,9 @@ def collect(config_path: str | None = None, config_name: str | None = None) -> R
 
 def format_report(report: Report) -> str:
     """The report as aligned text lines."""
+    api = ".".join(map(str, VERSION))
     lines = [
+        f"amq_python           {report.amq_python} (python-qpid-proton {api} API)",
         f"Python               {report.python}",
         f"Qpid Proton C        {report.proton}",
         f"OpenSSL              {report.openssl}",

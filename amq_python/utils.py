@@ -199,12 +199,15 @@ class BlockingSender(BlockingLink):
         timeout: _TimeoutArg = False,
         error_states: list[DispositionType] | None = None,
     ) -> Delivery:
-        """Send ``msg`` and wait until the peer settles it; return the (settled) delivery.
+        """Send ``msg`` (a Message: TypeError otherwise) and wait until the peer settles it;
+        return the (settled) delivery.
 
         ``timeout``: False means the connection's timeout, None no limit, else seconds.
         ``error_states``: remote states that raise ``SendException`` (default: REJECTED and
         RELEASED).
         """
+        if not isinstance(msg, Message):  # bytes would stream into no delivery: nothing to wait on
+            raise TypeError(f"send() takes a Message, got {type(msg).__name__}")
         self._check_open()
         link = self.link
         delivery = link.send(msg)

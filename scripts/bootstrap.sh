@@ -11,8 +11,8 @@
 #   bash scripts/bootstrap.sh --test   also the test suite's peers and requirements-test.txt
 #
 # Silent on success. A second run checks and skips: it rebuilds only when the build inputs
-# (setup.py, pyproject.toml, proton_ext/build.py, cdef/, csrc/, requirements) changed, or when
-# proton_ext no longer imports.
+# (setup.py, pyproject.toml, the version, proton_ext/build.py, cdef/, csrc/, requirements) changed,
+# or when proton_ext no longer imports.
 # On failure it names the step and prints that step's output. Needs root, or sudo, for apt-get.
 # PYTHON=/path/to/python3 picks the interpreter for the virtualenv (default: python3 on PATH).
 set -euo pipefail
@@ -102,7 +102,8 @@ digest() {
 # Imported from / so that only the installed package can answer, not the working directory.
 import_check() { (cd / && "$VENV/bin/python" -c 'import proton_ext') >"$LOG" 2>&1; }
 
-package_digest=$(digest setup.py pyproject.toml proton_ext/build.py proton_ext/cdef proton_ext/csrc)
+package_digest=$(digest setup.py pyproject.toml amq_python/_version.py proton_ext/build.py \
+  proton_ext/cdef proton_ext/csrc)
 pip_args=()
 stamps=()
 if [ "$(cat "$VENV/.bootstrap-package" 2>/dev/null)" != "$package_digest" ] || ! import_check; then
