@@ -90,7 +90,7 @@ def test_connection_refused_exits_1() -> None:
              ["send", "q", "-P", "novalue"], ["receive", "q", "--bogus"]],
 )
 def test_usage_errors_exit_2(args: list[str]) -> None:
-    """A wrong command line: status 2 with one line saying what (more in tests/test_tools_cli.py)."""
+    """A wrong command line: status 2, one line saying what (more in tests/test_tools_cli.py)."""
     done = tool(*args)
     assert done.returncode == 2
     assert len(done.stderr.splitlines()) == 1 and "--help" in done.stderr, done.stderr

@@ -8,6 +8,7 @@ import json
 import math
 import os
 import signal
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -141,6 +142,7 @@ def read_password(args: argparse.Namespace, usage: OneLineParser) -> None:
         try:
             args.password = getpass.getpass(f"password for {args.user or 'the URL user'}: ")
         except EOFError:
+            sys.stderr.write("\n")  # end the prompt's line
             usage.error("--password-prompt: no password was typed")
     elif args.password is None and args.user is not None:
         args.password = os.environ.get(PASSWORD_ENV)
