@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -140,9 +141,14 @@ def read_password(args: argparse.Namespace, usage: OneLineParser) -> None:
     A Ctrl-C at the prompt raises KeyboardInterrupt (the tool's interrupted exit)."""
     if args.password_prompt:
         try:
-            args.password = getpass.getpass(f"password for {args.user or 'the URL user'}: ")
-        except EOFError:
+            with warnings.catch_warnings():  # without a terminal getpass says so in one line
+                warnings.simplefilter("ignore", getpass.GetPassWarning)
+                args.password = getpass.getpass(f"password for {args.user or 'the URL user'}: ")
+        except KeyboardInterrupt:
             sys.stderr.write("\n")  # end the prompt's line
+            raise
+        except EOFError:
+            sys.stderr.write("\n")
             usage.error("--password-prompt: no password was typed")
     elif args.password is None and args.user is not None:
         args.password = os.environ.get(PASSWORD_ENV)
