@@ -87,6 +87,7 @@ BAD = {
     ],
     "broker": [
         (["--port", "abc"], "'abc' is not a port number"),
+        (["--host", "bad host"], "'bad host' is not a host name or address"),
         (["--port", "70000"], "out of range"),
         (["--tls-cert", "/no/such.pem", "--tls-key", "/no/such.key"], "no such file"),
         (["--sasl-config-dir", "/no/such/dir"], "no such directory"),

@@ -30,7 +30,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from amq_python import SSLDomain, SSLException
+from amq_python import SSLDomain, SSLException, Url
 from amq_python.reactor import Acceptor, Container
 
 from ..tools.signals import SIGNALS, SignalEvents
@@ -61,6 +61,14 @@ def _port(text: str) -> int:
     return value
 
 
+def _host(text: str) -> str:
+    try:
+        Url(_url(text, 0, False))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a host name or address")
+    return text
+
+
 def _readable_file(text: str) -> str:
     if not os.path.isfile(text):
         raise argparse.ArgumentTypeError(f"no such file: {text!r}")
@@ -84,7 +92,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         epilog=SIGNALS_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on "
+    parser.add_argument("--host", type=_host, default="127.0.0.1", help="address to listen on "
                         "(default 127.0.0.1; 0.0.0.0 for every interface)")
     parser.add_argument("--port", type=_port, default=5672,
                         help="port to listen on (default 5672; 0 picks a free one)")
