@@ -7,6 +7,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -123,6 +124,23 @@ def test_second_signal_stops_at_once(broker: BrokerProcess) -> None:
     status, err = finish(sender)
     assert status == 130 and "Traceback" not in err
     assert SENT.fullmatch(err.splitlines(keepends=True)[-1]), err[-300:]
+
+
+@pytest.mark.parametrize("name", ["send", "receive"])
+def test_interrupted_with_a_silent_peer(name: str) -> None:
+    """A peer that accepts the socket and never answers: one SIGTERM still ends the tool (it
+    waits a bounded time for the close), 130 with the summary."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        listener.settimeout(20)
+        tool = start(name, "--url", f"amqp://127.0.0.1:{listener.getsockname()[1]}", "silent")
+        accepted, _ = listener.accept()  # the tool is in its loop: it connects from on_start
+        with accepted:
+            tool.send_signal(signal.SIGTERM)
+            status, err = finish(tool)
+    summary = "0 of 1 sent, 0 accepted" if name == "send" else "0 of 1 received"
+    assert (status, err) == (130, f"amq-{name}: interrupted: {summary}\n")
 
 
 def test_interrupted_at_the_password_prompt(broker: BrokerProcess) -> None:

@@ -27,6 +27,7 @@ TIMEOUT = 3
 INTERRUPTED = 130  # 128 + SIGINT, what shells report for a Ctrl-C
 
 PASSWORD_ENV = "AMQ_PASSWORD"
+CLOSE_GRACE = 2.0
 
 EXIT_CODES = """exit status (the same for amq-send and amq-receive):
     0  done: every message was sent and accepted / every message asked for was received
@@ -208,6 +209,18 @@ def idle_text(seconds: float) -> str:
     return f"idle for {seconds:g} s"
 
 
+class CloseTimeout(Exception):
+    """The broker did not answer our close within ``CLOSE_GRACE`` seconds: ``run()`` ends."""
+
+
+class _Grace:
+    """The timer's handler: the wait for the broker's close is over."""
+
+    def on_timer_task(self, event: Event) -> None:
+        """Give up on the close (the run's outcome is already recorded)."""
+        raise CloseTimeout(f"no answer to our close within {CLOSE_GRACE:g} s")
+
+
 class ToolHandler:
     """Handler mixin for the tools: how a run ends.
 
@@ -224,6 +237,8 @@ class ToolHandler:
         self.connection: Any = None
         self.idle: IdleTimer | None = None
         self.signals: SignalEvents | None = None
+        self.container: Container | None = None
+        self.grace: Task | None = None
 
     def _ending(self) -> None:
         """What the tool does at the end (e.g. finish its progress bar)."""
@@ -238,6 +253,8 @@ class ToolHandler:
         if self.connection is not None:
             self.connection.close()
             self.connection = None
+            if self.container is not None:
+                self.grace = self.container.schedule(CLOSE_GRACE, _Grace())
         if self.signals is not None:
             self.signals.close()
             self.signals = None
@@ -251,8 +268,16 @@ class ToolHandler:
         """SIGINT or SIGTERM: close and end with INTERRUPTED."""
         self._end(INTERRUPTED)
 
+    def on_connection_closed(self, event: Event) -> None:
+        """The broker answered our close: no need to wait any more."""
+        if self.grace is not None:
+            self.grace.cancel()
+            self.grace = None
+
     def on_transport_error(self, event: Event) -> None:
         """The connection failed (the text is the transport's: what the server said)."""
+        self.connection = None  # nothing to close
+        self.on_connection_closed(event)
         condition = event.transport.condition if event.transport is not None else None
         if self.error is None:
             self.error = condition.description if condition is not None else "connection failed"
@@ -296,4 +321,6 @@ def run(container: Container, handler: ToolHandler) -> bool:
                 signal.signal(signum, signal.SIG_IGN)
     except KeyboardInterrupt:
         return False
+    except CloseTimeout:
+        pass
     return True

@@ -98,7 +98,7 @@ class Receive(common.ToolHandler, MessagingHandler):
 
     def on_start(self, event: Event) -> None:
         """Connect, open the receiver, start the idle timer."""
-        container = event.container
+        self.container = container = event.container
         self.connection = container.connect(self.args.url, **common.connect_options(self.args))
         container.create_receiver(self.connection, self.args.address)
         if self.args.timeout is not None:

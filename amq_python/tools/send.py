@@ -42,7 +42,7 @@ class Send(common.ToolHandler, MessagingHandler):
 
     def on_start(self, event: Event) -> None:
         """Connect, open the sender, and start the idle timer."""
-        container = event.container
+        self.container = container = event.container
         self.connection = container.connect(self.args.url, **common.connect_options(self.args))
         container.create_sender(self.connection, self.args.address)
         if self.args.timeout is not None:
