@@ -18,7 +18,7 @@ from amq_python import Event, Message
 from amq_python.handlers import MessagingHandler, Release
 from amq_python.reactor import Container
 
-from . import common
+from . import common, ending
 
 FIELDS = ("id", "correlation_id", "subject", "reply_to", "address", "content_type")
 
@@ -84,7 +84,7 @@ def readable(message: Message) -> str:
     return escaped("  ".join(parts))
 
 
-class Receive(common.ToolHandler, MessagingHandler):
+class Receive(ending.ToolHandler, MessagingHandler):
     """Prints each message and stops after the count or the idle timeout."""
 
     link = "receiver"
@@ -92,7 +92,7 @@ class Receive(common.ToolHandler, MessagingHandler):
     def __init__(self, args: Any) -> None:
         MessagingHandler.__init__(
             self, prefetch=min(max(args.count, 1), 100) if args.count else 100)
-        common.ToolHandler.__init__(self)
+        ending.ToolHandler.__init__(self)
         self.args = args
         self.received = 0
 
@@ -102,7 +102,7 @@ class Receive(common.ToolHandler, MessagingHandler):
         self.connection = container.connect(self.args.url, **common.connect_options(self.args))
         container.create_receiver(self.connection, self.args.address)
         if self.args.timeout is not None:
-            self.idle = common.IdleTimer(container, self.args.timeout, self._idle)
+            self.idle = ending.IdleTimer(container, self.args.timeout, self._idle)
 
     def on_message(self, event: Event) -> None:
         """Print it; stop after the count."""
@@ -120,7 +120,7 @@ class Receive(common.ToolHandler, MessagingHandler):
     def _idle(self) -> None:
         """No message for ``--timeout`` seconds: the end of a -c 0 run, else a timeout."""
         if self.args.count:
-            self.error = f"{common.idle_text(self.args.timeout)}: {self.summary()}"
+            self.error = f"{ending.idle_text(self.args.timeout)}: {self.summary()}"
             self._end(common.TIMEOUT)
         else:
             self._end(common.OK)
@@ -154,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("amq-receive: interrupted before connecting", file=sys.stderr)
         return common.INTERRUPTED
     handler = Receive(args)
-    if not common.run(Container(handler), handler):
+    if not ending.run(Container(handler), handler):
         handler.abandon()
     if handler.status == common.OK and args.count and handler.received < args.count:
         handler.status = common.ERROR

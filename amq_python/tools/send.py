@@ -15,20 +15,20 @@ from amq_python import Event, Message, Sender
 from amq_python.handlers import MessagingHandler
 from amq_python.reactor import Container
 
-from . import common
+from . import common, ending
 from .progress import ProgressBar
 
 PROGRESS_FROM = 1000
 
 
-class Send(common.ToolHandler, MessagingHandler):
+class Send(ending.ToolHandler, MessagingHandler):
     """Sends the messages as credit allows and counts the outcomes."""
 
     link = "sender"
 
     def __init__(self, args: Any, properties: dict[str, Any]) -> None:
         MessagingHandler.__init__(self)
-        common.ToolHandler.__init__(self)
+        ending.ToolHandler.__init__(self)
         self.args = args
         self.properties = properties
         self.sent = 0
@@ -46,7 +46,7 @@ class Send(common.ToolHandler, MessagingHandler):
         self.connection = container.connect(self.args.url, **common.connect_options(self.args))
         container.create_sender(self.connection, self.args.address)
         if self.args.timeout is not None:
-            self.idle = common.IdleTimer(container, self.args.timeout, self._idle)
+            self.idle = ending.IdleTimer(container, self.args.timeout, self._idle)
 
     def on_sendable(self, event: Event) -> None:
         """Send while there is credit and messages left (and the run goes on)."""
@@ -85,7 +85,7 @@ class Send(common.ToolHandler, MessagingHandler):
         self._settled()
 
     def _idle(self) -> None:
-        self.error = f"{common.idle_text(self.args.timeout)}: {self.summary()}"
+        self.error = f"{ending.idle_text(self.args.timeout)}: {self.summary()}"
         self._end(common.TIMEOUT)
 
     def _ending(self) -> None:
@@ -133,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("amq-send: interrupted before connecting", file=sys.stderr)
         return common.INTERRUPTED
     handler = Send(args, dict(args.property))
-    if not common.run(Container(handler), handler):
+    if not ending.run(Container(handler), handler):
         handler.abandon()
     if handler.status == common.OK and handler.accepted < args.count:
         handler.status = common.ERROR
