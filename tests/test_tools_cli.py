@@ -71,6 +71,7 @@ BAD = {
         (["q", "-P", "novalue"], "a property is KEY=VALUE"),
         (["q", "-P", "=x"], "a property is KEY=VALUE"),
         (["q", "--password", "x", "--password-prompt"], "not allowed with argument"),
+        (["q", "--password-prompt"], "--password-prompt needs a user"),
         (["q", "-c"], "expected one argument"),
     ],
     "receive": [
@@ -130,7 +131,8 @@ def sasl_broker() -> Iterator[tuple[BrokerProcess, str]]:
 
 
 def test_password_from_the_environment(sasl_broker: tuple[BrokerProcess, str]) -> None:
-    """AMQ_PASSWORD logs --user in; a wrong one fails with what the server said."""
+    """AMQ_PASSWORD logs in --user, or the URL's user; a wrong one fails with what the server
+    said."""
     broker, user = sasl_broker
     done = run("send", "--url", broker.url, "--user", user, "pw-env",
                env={"AMQ_PASSWORD": "wonderland"})
@@ -140,8 +142,8 @@ def test_password_from_the_environment(sasl_broker: tuple[BrokerProcess, str]) -
     assert wrong.returncode == 1
     assert "server rejected the credentials" in wrong.stderr, wrong.stderr
     assert "looking-glass" not in wrong.stderr and "Traceback" not in wrong.stderr
-    received = run("receive", "--url", broker.url, "--user", user, "pw-env",
-                   env={"AMQ_PASSWORD": "wonderland"})
+    at = broker.url.replace("amqp://", f"amqp://{user.replace('@', '%40')}@")
+    received = run("receive", "--url", at, "pw-env", env={"AMQ_PASSWORD": "wonderland"})
     assert (received.returncode, received.stdout) == (0, "message 0\n"), received.stderr
 
 

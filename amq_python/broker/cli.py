@@ -109,7 +109,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                      help="require a client certificate signed by --tls-ca")
     sasl = parser.add_argument_group("SASL (Cyrus SASL; by default anyone may connect)")
     sasl.add_argument("--sasl-mechanisms", metavar="LIST",
-                      help='the mechanisms offered, space-separated, e.g. "SCRAM-SHA-256 PLAIN"')
+                      help='the mechanisms offered, space-separated, e.g. "SCRAM-SHA-256 PLAIN"; '
+                      "password mechanisms need a password database (see README.md); without one, "
+                      "--require-auth refuses to start")
     sasl.add_argument("--sasl-config-dir", metavar="DIR", type=_directory,
                       help="directory of the Cyrus SASL server configuration NAME.conf")
     sasl.add_argument("--sasl-config-name", metavar="NAME",

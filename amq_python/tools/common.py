@@ -35,7 +35,8 @@ EXIT_CODES = """exit status (the same for amq-send and amq-receive):
 
 ENVIRONMENT = f"""password:
   --password puts the password where `ps` shows it. Safer: set {PASSWORD_ENV} in the
-  environment (used with --user when --password is not given), or --password-prompt."""
+  environment (for the user of --user or of the URL, when --password is not given), or
+  use --password-prompt."""
 
 
 def parser(prog: str, description: str) -> OneLineParser:
@@ -133,19 +134,24 @@ def parse_property(text: str) -> tuple[str, Any]:
 def read_password(args: argparse.Namespace, usage: OneLineParser) -> None:
     """Set ``args.password`` from the prompt or the environment when the command line has none.
 
-    A Ctrl-C at the prompt raises KeyboardInterrupt (the tool's interrupted exit)."""
+    The environment's is for a user named by --user or in the URL (and no password in the
+    URL). A Ctrl-C at the prompt raises KeyboardInterrupt (the tool's interrupted exit)."""
+    in_url = Url(args.url)
+    user = args.user or in_url.username
     if args.password_prompt:
+        if not user:
+            usage.error("--password-prompt needs a user: --user NAME or amqp://NAME@HOST")
         try:
             with warnings.catch_warnings():  # without a terminal getpass says so in one line
                 warnings.simplefilter("ignore", getpass.GetPassWarning)
-                args.password = getpass.getpass(f"password for {args.user or 'the URL user'}: ")
+                args.password = getpass.getpass(f"password for {user}: ")
         except KeyboardInterrupt:
             sys.stderr.write("\n")  # end the prompt's line
             raise
         except EOFError:
             sys.stderr.write("\n")
             usage.error("--password-prompt: no password was typed")
-    elif args.password is None and args.user is not None:
+    elif args.password is None and user and not in_url.password:
         args.password = os.environ.get(PASSWORD_ENV)
 
 
