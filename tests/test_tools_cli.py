@@ -273,6 +273,25 @@ def test_receive_quiet_prints_nothing(broker: BrokerProcess) -> None:
     assert (left.returncode, left.stdout) == (0, "")
 
 
+def test_receive_into_a_closed_pipe(broker: BrokerProcess) -> None:
+    """The reader of stdout goes away (``| head -1``): one line, status 1, no traceback; the
+    message it could not print goes back to the queue."""
+    assert run("send", "--url", broker.url, "pipe", "-b", "first").returncode == 0
+    read, write = os.pipe()
+    receiver = subprocess.Popen([sys.executable, "-m", MODULES["receive"], "--url", broker.url,
+                                 "pipe", "-c", "0"], cwd=ROOT, stdout=write,
+                                stderr=subprocess.PIPE, text=True)
+    os.close(write)
+    with os.fdopen(read) as reader:
+        assert reader.readline() == "first\n"
+    assert run("send", "--url", broker.url, "pipe", "-c", "2").returncode == 0
+    _out, err = receiver.communicate(timeout=20)
+    assert (receiver.returncode, err) == (1, "amq-receive: standard output was closed: "
+                                             "1 received\n")
+    left = run("receive", "--url", broker.url, "pipe", "-c", "2")
+    assert left.stdout.splitlines() == ["message 0", "message 1"], left.stderr
+
+
 def test_idle_timeouts_match_the_help(broker: BrokerProcess) -> None:
     """-c N short of N when idle for --timeout: status 3, "idle for N s"; -c 0: status 0."""
     short = run("receive", "--url", broker.url, "idle-q", "-c", "2", "--timeout", "0.3")

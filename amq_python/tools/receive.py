@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -108,14 +109,25 @@ class Receive(ending.ToolHandler, MessagingHandler):
         """Print it; stop after the count."""
         if self.connection is None or (self.args.count and self.received >= self.args.count):
             raise Release()  # beyond the count or the run: give it back for another receiver
-        self.received += 1
         if not self.args.quiet:
-            print(as_json(event.message) if self.args.json else readable(event.message),
-                  flush=True)
+            try:
+                print(as_json(event.message) if self.args.json else readable(event.message),
+                      flush=True)
+            except BrokenPipeError:  # e.g. `amq-receive -c 0 | head -1`
+                self._output_closed()
+                raise Release()  # not shown to anyone: back to the queue
+        self.received += 1
         if self.idle is not None:
             self.idle.progress()
         if self.args.count and self.received >= self.args.count:
             self._end(common.OK)
+
+    def _output_closed(self) -> None:
+        """Whoever read our standard output stopped: end with ERROR. Further writes (Python's
+        own flush at exit included) go to /dev/null."""
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        self.error = f"standard output was closed: {self.summary()}"
+        self._end(common.ERROR)
 
     def _idle(self) -> None:
         """No message for ``--timeout`` seconds: the end of a -c 0 run, else a timeout."""
