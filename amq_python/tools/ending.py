@@ -79,7 +79,9 @@ class ToolHandler:
     A failed connection, or the broker closing the connection or the link (with an error or
     without), records why and ends the run with ERROR; SIGINT/SIGTERM (the ``interrupt`` event
     from ``run``) end it with INTERRUPTED. ``_end`` keeps the first status, closes the
-    connection and lets the container finish. The class names its link in ``link``."""
+    connection and lets the container finish, waiting at most ``CLOSE_GRACE`` seconds for the
+    broker's answer (a silent peer never keeps a tool running). The class names its link in
+    ``link`` and sets ``container`` in ``on_start``."""
 
     link = "link"
 
