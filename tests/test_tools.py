@@ -64,7 +64,7 @@ def test_receive_timeout_exits_3(broker: BrokerProcess) -> None:
     """Fewer messages than asked for within the idle timeout: status 3 and a message."""
     received = tool("receive", "--url", broker.url, "tools-empty", "--timeout", "0.3")
     assert received.returncode == 3
-    assert "timed out" in received.stderr
+    assert received.stderr == "amq-receive: idle for 0.3 s: 0 of 1 received\n"
 
 
 def test_receive_forever_ends_on_idle_timeout_with_0(broker: BrokerProcess) -> None:
@@ -85,22 +85,15 @@ def test_connection_refused_exits_1() -> None:
         assert f"amq-{name}:" in done.stderr and "Traceback" not in done.stderr
 
 
-def test_rejected_message_exits_1(broker: BrokerProcess) -> None:
-    """An anonymous relay without an address rejects: the sender exits 1 and says so."""
-    done = tool("send", "--url", f"{broker.url}", "", "--count", "1")
-    assert done.returncode == 1
-    assert "rejected" in done.stderr
-
-
 @pytest.mark.parametrize(
     "args", [["send"], ["send", "q", "--count", "0"], ["receive", "q", "--timeout", "-1"],
              ["send", "q", "-P", "novalue"], ["receive", "q", "--bogus"]],
 )
 def test_usage_errors_exit_2(args: list[str]) -> None:
-    """A wrong command line: status 2 with the usage."""
+    """A wrong command line: status 2, one line saying what (more in tests/test_tools_cli.py)."""
     done = tool(*args)
     assert done.returncode == 2
-    assert "usage:" in done.stderr
+    assert len(done.stderr.splitlines()) == 1 and "--help" in done.stderr, done.stderr
 
 
 @pytest.mark.parametrize("name", ["send", "receive"])
