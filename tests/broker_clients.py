@@ -91,6 +91,7 @@ def _client_class(name: str) -> type:
             self.dynamic = dynamic
             self.connect_options = connect_options or {}
             self.outcomes: list[str] = []
+            self.rejections: list[Any] = []  # the condition of each rejection
             self.received: list[tuple[Any, int]] = []
             self.received_messages: list[Any] = []
             self.errors: list[str] = []
@@ -153,6 +154,7 @@ def _client_class(name: str) -> type:
             self._outcome("accepted")
 
         def on_rejected(self, event: Any) -> None:
+            self.rejections.append(event.delivery.remote.condition)
             self._outcome("rejected")
 
         def on_released(self, event: Any) -> None:

@@ -204,6 +204,9 @@ def test_anonymous_relay_routes_by_message_address(broker: BrokerProcess, api: A
     sender = api.Client(broker.url, "p", target=None, messages=messages)
     run(api, [sender])
     assert sorted(sender.outcomes) == ["accepted", "accepted", "rejected"]  # in any order
+    [reason] = sender.rejections  # the rejection says why
+    assert reason.name == "amqp:precondition-failed"
+    assert "no address" in reason.description
     receivers = [api.Client(broker.url, f"c{i}", source=a, count=1)
                  for i, a in enumerate((first, second))]
     run(api, receivers)

@@ -48,6 +48,11 @@ from .transactions import TransactionScope
 
 log = logging.getLogger("amq_python.broker")
 
+NO_ADDRESS = Condition(
+    "amqp:precondition-failed",
+    "the message has no address: set the sender's target or the message's address",
+)
+
 # The filter type of a JMS selector, by name or by code (descriptor 0x468C:0x00000004).
 SELECTOR_DESCRIPTORS = (symbol("apache.org:selector-filter:string"), ulong(0x0000468C00000004))
 
@@ -312,6 +317,7 @@ class BrokerHandler(MessagingHandler):
         address = link.target.address or event.message.address
         if not address:
             log.warning("message without an address on anonymous relay %s: rejected", link.name)
+            event.delivery.local.condition = NO_ADDRESS
             self.reject(event.delivery)
             return
         log.debug("message to %s", address)
