@@ -18,7 +18,7 @@ from ._condition import Condition, read_condition, write_condition
 from ._exceptions import ConnectionException, LinkException, ProtonException, SessionException
 from ._message import Message, encode_message
 from ._transport import Transport
-from ._wrapper import Wrapper, live
+from ._wrapper import Wrapper, registered
 
 if TYPE_CHECKING:
     from ._delivery import Delivery
@@ -98,6 +98,8 @@ class Connection(Endpoint):
 
     _exception = ConnectionException
     _channel: Any = None  # the container's Channel for its current socket, if any
+    _get_context = lib.pn_connection_get_context
+    _set_context = lib.pn_connection_set_context
 
     def __init__(self, impl: Any = None) -> None:
         self._owned = impl is None
@@ -119,7 +121,7 @@ class Connection(Endpoint):
         """The unique wrapper of a ``pn_connection_t``."""
         if impl == ffi.NULL:
             return None
-        found = live.get(impl)
+        found = registered(impl, cls._get_context)
         return found if found is not None else cls(impl)
 
     def _detach(self) -> None:
@@ -311,6 +313,8 @@ class Session(Endpoint):
     """An AMQP session: an ordered, flow-controlled channel on a connection."""
 
     _exception = SessionException
+    _get_context = lib.pn_session_get_context
+    _set_context = lib.pn_session_set_context
 
     def __init__(self, impl: Any) -> None:
         self._attach(impl)
@@ -322,7 +326,7 @@ class Session(Endpoint):
         """The unique wrapper of a ``pn_session_t``."""
         if impl == ffi.NULL:
             return None
-        found = live.get(impl)
+        found = registered(impl, cls._get_context)
         return found if found is not None else cls(impl)
 
     def _detach(self) -> None:
@@ -545,6 +549,8 @@ class Link(Endpoint):
     RCV_SECOND = lib.PN_RCV_SECOND
 
     _exception = LinkException
+    _get_context = lib.pn_link_get_context
+    _set_context = lib.pn_link_set_context
 
     def __init__(self, impl: Any) -> None:
         self._attach(impl)
@@ -557,7 +563,7 @@ class Link(Endpoint):
         """The unique wrapper of a ``pn_link_t`` (a Sender or a Receiver)."""
         if impl == ffi.NULL:
             return None
-        found = live.get(impl)
+        found = registered(impl, lib.pn_link_get_context)
         if found is not None:
             return found
         return Sender(impl) if lib.pn_link_is_sender(impl) else Receiver(impl)

@@ -24,7 +24,6 @@ from proton_ext import ffi, lib
 from ._delivery import Delivery
 from ._endpoints import Connection, Link, Receiver, Sender, Session
 from ._transport import Transport
-from ._wrapper import live
 
 KIND_NONE, KIND_CONNECTION, KIND_SESSION, KIND_LINK, KIND_DELIVERY, KIND_TRANSPORT = range(6)
 
@@ -93,10 +92,13 @@ class EventType:
         )
 
     def wrap(self, c_event: Any) -> Any:
-        """The wrapper of a C event's context (the one it has, else a new one)."""
+        """The wrapper of a C event's context (the one it has, else a new one), checked to
+        wrap the C object there now (see ``_wrapper.registered``): code reading a collector
+        itself may let the engine free objects whose wrappers are still registered."""
         pointer = lib.pn_event_context(c_event)
-        found = live.get(pointer)
-        return found if found is not None else self.wrap_pointer(pointer)
+        if self.kind == KIND_DELIVERY:
+            return Delivery.wrap(ffi.cast("pn_delivery_t *", pointer))
+        return self.wrap_pointer(pointer)
 
     @classmethod
     def get(cls, name: str) -> EventType:
