@@ -16,6 +16,7 @@ from proton_ext import ffi, lib
 from . import _codec
 from ._condition import Condition, read_condition, write_condition
 from ._exceptions import ConnectionException, LinkException, ProtonException, SessionException
+from ._handler import Handler
 from ._message import Message, encode_message
 from ._transport import Transport
 from ._wrapper import Wrapper, registered
@@ -63,8 +64,21 @@ class Endpoint(Wrapper):
     REMOTE_ACTIVE = lib.PN_REMOTE_ACTIVE
     REMOTE_CLOSED = lib.PN_REMOTE_CLOSED
 
-    handler: Any = None
+    _handler: Any = None  # read by the event loop (``_events.handler_for``)
     _exception: type[ProtonException] = ProtonException
+
+    @property
+    def handler(self) -> Any:
+        """The handler scoped to this endpoint's events, or None. An object that is not a
+        Handler is set as the only child of a new Handler, as python-qpid-proton does, so
+        ``endpoint.handler.add(h)`` works either way."""
+        return self._handler
+
+    @handler.setter
+    def handler(self, handler: Any) -> None:
+        self._handler = handler if handler is None or isinstance(handler, Handler) else (
+            _handler_around(handler)
+        )
 
     def _live_impl(self) -> Any:
         impl = self._impl
@@ -91,6 +105,13 @@ class Endpoint(Wrapper):
     def remote_condition(self) -> Condition | None:
         """The error condition the peer sent when it closed, if any."""
         return read_condition(self._get_remote_cond_impl())
+
+
+def _handler_around(handler: Any) -> Any:
+    """A new Handler whose only child is ``handler``."""
+    root = Handler()
+    root.add(handler)
+    return root
 
 
 class Connection(Endpoint):
