@@ -288,3 +288,51 @@ def test_a_child_added_to_a_connection_handler_gets_its_events() -> None:
     """``connect(handler=plain)`` then ``connection.handler.add(child)``: plain first, then
     child, for every event of that connection."""
     both(scoped_children)
+
+
+def injected_events(api: Api) -> list[str]:
+    """An ApplicationEvent from an EventInjector, seen by the regular and global handlers."""
+    log: list[str] = []
+    injector = api.reactor.EventInjector()
+
+    class App:
+        def on_reactor_init(self, event: Any) -> None:
+            event.container.selectable(injector)
+            injector.trigger(api.reactor.ApplicationEvent("hello"))
+
+        def on_hello(self, event: Any) -> None:
+            log.append("R on_hello")
+            injector.close()
+
+    container = api.reactor.Container(App())
+    container.global_handler.add(Recorder(log, "G"))
+    container.run()
+    return [entry for entry in log if "hello" in entry or "reactor" in entry]
+
+
+def test_global_handler_sees_injected_events() -> None:
+    """An injected ApplicationEvent goes to the regular handler, then the global one."""
+    both(injected_events)
+
+
+def pushed_events(api: Api) -> list[str]:
+    """An event pushed with ``push_event`` about a plain object, seen by both handlers."""
+    log: list[str] = []
+    custom = api.core.EventType("custom_pushed")
+
+    class App:
+        def on_reactor_init(self, event: Any) -> None:
+            event.container.push_event(object(), custom)
+
+        def on_custom_pushed(self, event: Any) -> None:
+            log.append("R on_custom_pushed")
+
+    container = api.reactor.Container(App())
+    container.global_handler.add(Recorder(log, "G"))
+    container.run()
+    return [entry for entry in log if "custom" in entry]
+
+
+def test_global_handler_sees_pushed_events() -> None:
+    """A pushed event goes to the regular handler, then the global one."""
+    both(pushed_events)
