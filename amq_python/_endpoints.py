@@ -76,9 +76,9 @@ class Endpoint(Wrapper):
 
     @handler.setter
     def handler(self, handler: Any) -> None:
-        self._handler = handler if handler is None or isinstance(handler, Handler) else (
-            _handler_around(handler)
-        )
+        if handler is not None and not isinstance(handler, Handler):
+            handler = _handler_around(handler)
+        self._handler = handler
 
     def _live_impl(self) -> Any:
         impl = self._impl
