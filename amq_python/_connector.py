@@ -26,7 +26,7 @@ from . import _log
 from ._backoff import Policy
 from ._condition import Condition
 from ._endpoints import Connection
-from ._events import Event, dispatch, scoped_handler
+from ._events import Event, scoped_handler
 from ._io import Channel
 from ._transport import SSLDomain, Transport
 from ._url import Url
@@ -173,8 +173,4 @@ class Connector:
             GAVE_UP, f"gave up reconnecting after {self.tries} attempts{cause}"
         )
         event = Event(Event.TRANSPORT_ERROR, transport, self.container)
-        handler = scoped_handler(event)
-        if handler is not None:
-            dispatch(handler, event)
-        else:
-            self.container._to_container_handlers(event)
+        self.container._dispatch(event, scoped_handler(event))

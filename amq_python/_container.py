@@ -7,8 +7,9 @@ One thread runs ``run()``:
    the next timer is due; read; run due timers. ``run()`` returns when no socket, listener,
    timer or injector is left, or after ``stop()``.
 3. An event goes to the handler scoped to its link, session or connection (``handler=`` of
-   ``connect``/``create_sender``/``create_receiver``) if one is set, else to every handler
-   the container was made with. An exception from a handler ends ``run()`` and propagates.
+   ``connect``/``create_sender``/``create_receiver``) if one is set, else to the container's
+   root ``handler`` (the handlers it was made with), then to its ``global_handler`` (see
+   ``_reactor``). An exception from a handler ends ``run()`` and propagates.
 
 Outgoing connections are owned by a Connector (``_connector``), which makes each attempt.
 """
@@ -40,7 +41,6 @@ from ._events import (
     Event,
     EventType,
     calls_for,
-    dispatch,
     handler_for,
     scoped_handler,
 )
@@ -48,6 +48,7 @@ from ._exceptions import UnavailableError
 from ._io import Acceptor, Channel
 from ._poller import Poller
 from ._pushed import dispatch_pushed, python_event
+from ._reactor import Reactor
 from ._selectable import Selectable
 from ._transport import SSLDomain, Transport, missing_mechanisms, set_cyrus_config
 from ._url import Url
@@ -128,11 +129,12 @@ class SSLConfig:
         self._server = domain
 
 
-class Container:
+class Container(Reactor):
     """Runs the event loop and creates connections, links, listeners and timers."""
 
     def __init__(self, *handlers: Any, **kwargs: Any) -> None:
         container_id = kwargs.pop("container_id", None)
+        global_handler = kwargs.pop("global_handler", None)
         real_handlers = []
         for handler in handlers:
             if isinstance(handler, str):
@@ -142,11 +144,10 @@ class Container:
         if kwargs:
             raise TypeError(
                 f"Container() got unexpected keyword argument(s) {sorted(kwargs)}; "
-                "the only keyword is container_id"
+                "the keywords are container_id and global_handler"
             )
+        super().__init__(*real_handlers, global_handler=global_handler)
         self.container_id: str = container_id or str(uuid.uuid4())
-        self.handlers: list[Any] = real_handlers
-        self.global_handler: Any = None
         self.ssl = SSLConfig()
         self.sasl_enabled = True
         self.allowed_mechs: str | None = None
@@ -176,15 +177,6 @@ class Container:
         self.errors: list[tuple[type[BaseException], BaseException, TracebackType | None]] = []
         self._pushed: deque[Event] = deque()  # push_event(): dispatched before each wait
         self._events_stopped = False
-
-    @property
-    def handler(self) -> Any:
-        """The first handler the container was made with (python-qpid-proton's ``handler``)."""
-        return self.handlers[0] if self.handlers else None
-
-    @handler.setter
-    def handler(self, handler: Any) -> None:
-        self.handlers = [handler] if handler is not None else []
 
     @property
     def now(self) -> float:
@@ -229,11 +221,7 @@ class Container:
             if task._callback is not None:
                 task._callback()
             else:
-                event = Event(Event.TIMER_TASK, task, self)
-                if task.handler is not None:
-                    dispatch(task.handler, event)
-                else:
-                    self._to_container_handlers(event)
+                self._dispatch(Event(Event.TIMER_TASK, task, self), task.handler)
             self._process_events()
 
     @property
@@ -580,7 +568,7 @@ class Container:
             self._abort()
             raise
         self._raise_errors()
-        self._to_container_handlers(Event(Event.REACTOR_FINAL, self, self))
+        self._dispatch(Event(Event.REACTOR_FINAL, self, self))
 
     def _abort(self) -> None:
         """Close every socket now: connections (their transports get a ``proton:io``
@@ -599,7 +587,7 @@ class Container:
     def start(self) -> None:
         """Fire ``on_start``; ``run()`` calls this."""
         self._started = True
-        self._to_container_handlers(Event(Event.REACTOR_INIT, self, self))
+        self._dispatch(Event(Event.REACTOR_INIT, self, self))
         self._process_events()
 
     def process(self) -> bool:
@@ -663,10 +651,6 @@ class Container:
 
     # ----- event dispatch -----
 
-    def _to_container_handlers(self, event: Event) -> None:
-        for handler in self.handlers:
-            dispatch(handler, event)
-
     def _process_events(self) -> None:
         """Dispatch every queued engine event, then write what the transports have to send.
 
@@ -693,6 +677,7 @@ class Container:
             detach_settled()
         early = _WRITE_EARLY
         link_queued = lib.pn_link_queued
+        global_targets = self._global_targets
         pass_id = self._passes = self._passes + 1
         while True:
             while True:
@@ -710,7 +695,7 @@ class Container:
                             channel = channels.get(context._impl)
                             if channel is not None:
                                 self._dirty.add(channel)
-                                handler = channel.connection.handler
+                                handler = channel.connection._handler
                             else:
                                 handler = handler_for(etype.kind, context)
                         elif etype in transport_ends and self._transport_ending(etype, context):
@@ -725,7 +710,7 @@ class Container:
                         else:
                             key = etype
                         event = None
-                        for target in (handler,) if handler is not None else self.handlers:
+                        for target in (handler,) if handler is not None else self._targets:
                             try:
                                 calls = target._amq_table[key]
                             except (AttributeError, KeyError):
@@ -735,6 +720,10 @@ class Container:
                                     event = Event(etype, context, self)
                                 for call in calls:
                                     call(event)
+                        if global_targets:
+                            if event is None:
+                                event = Event(etype, context, self)
+                            self._to_global(global_targets, key, event)
                         if etype in bookkeeping:
                             self._after(etype, context)
                         if key in early and (
@@ -761,6 +750,17 @@ class Container:
                 channel.flush()
             if peek(collector) == null and not self._dirty:
                 return
+
+    @staticmethod
+    def _to_global(targets: list[Any], key: Any, event: Event) -> None:
+        """Run the global handlers' callables for an engine event (``key``: its table key)."""
+        for target in targets:
+            try:
+                calls = target._amq_table[key]
+            except (AttributeError, KeyError):
+                calls = calls_for(target, key)
+            for call in calls:
+                call(event)
 
     def _transport_ending(self, etype: EventType, transport: Transport) -> bool:
         """Before handlers see TRANSPORT_ERROR or TRANSPORT_TAIL_CLOSED: make a broken
@@ -792,11 +792,7 @@ class Container:
         if not channel.error_reported:
             channel.error_reported = True
             event = Event(Event.TRANSPORT_ERROR, transport, self)
-            handler = scoped_handler(event)
-            if handler is not None:
-                dispatch(handler, event)
-            else:
-                self._to_container_handlers(event)
+            self._dispatch(event, scoped_handler(event))
         if lib.amqx_transport_pending_unlocked(t) >= 0:
             if channel.sock is not None and not channel.connecting:
                 channel.write()

@@ -3,10 +3,12 @@
 ``Sender.send()`` returns a Delivery, and that very object is ``event.delivery`` in every later
 event about the same transfer (seed 5.3.2). It stays registered until it is settled locally.
 The engine may free a settled delivery once it has written the settlement, so ``settle()``
-queues the wrapper in this thread's ``pending_settled()`` list and ``detach_settled()`` lets go
-of the C pointer
-before any output is produced (the container calls it after each event). From then on the
-wrapper keeps its tag, link and last known states, so code that held on to it reads them safely.
+keeps a copy of its tag and remote state, and queues the wrapper in this thread's
+``pending_settled()`` list; ``detach_settled()`` lets go of the C pointer before any output is
+produced (the container calls it after each event). Code driving the engine by hand has no
+such call: there the wrapper lets go when a new delivery turns up at its address (see
+``_wrapper.registered``). Either way the wrapper keeps its tag, link and last known states, so
+code that held on to it reads them safely.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from proton_ext import ffi, lib
 from ._condition import Condition, read_condition, write_condition
 from ._endpoints import Link, _read_data, _write_data
 from ._exceptions import ProtonException
-from ._wrapper import forget_stale, live
+from ._wrapper import live, register, registered
 
 if TYPE_CHECKING:
     from ._endpoints import Connection, Session
@@ -190,8 +192,7 @@ class Delivery:
         self._local_state = 0
         self._local_settled = False
         self._received: bytearray | None = None  # a large message read as it arrives
-        forget_stale(impl)
-        live[impl] = self
+        register(self, impl, lib.pn_delivery_set_context)
         link._deliveries[impl] = self
 
     @classmethod
@@ -208,7 +209,7 @@ class Delivery:
         """The unique wrapper of a ``pn_delivery_t``."""
         if impl == ffi.NULL:
             return None
-        found = live.get(impl)
+        found = registered(impl, lib.pn_delivery_get_context)
         if found is not None:
             return found
         link = Link.wrap(lib.pn_delivery_link(impl))
@@ -218,12 +219,17 @@ class Delivery:
     def _detach(self) -> None:
         impl = self._impl
         if impl is not None:
-            self._remote_state = lib.pn_delivery_remote_state(impl)
-            if self._tag is None:
-                self._tag = self._read_tag(impl)
+            if not self._local_settled:
+                self._keep_last_state(impl)
             live.pop(impl, None)
             self._link._deliveries.pop(impl, None)
             self._impl = None
+
+    def _keep_last_state(self, impl: Any) -> None:
+        """Copy what the wrapper still answers once it lets go of the C delivery."""
+        self._remote_state = lib.pn_delivery_remote_state(impl)
+        if self._tag is None:
+            self._tag = self._read_tag(impl)
 
     def _live_impl(self) -> Any:
         impl = self._impl
@@ -346,6 +352,7 @@ class Delivery:
         if impl is None or self._local_settled:
             return
         self._local_settled = True
+        self._keep_last_state(impl)
         lib.pn_delivery_settle(impl)
         _pending.items.append(self)
 
@@ -353,6 +360,7 @@ class Delivery:
         """Abort a partly sent delivery."""
         impl = self._live_impl()
         self._local_settled = True
+        self._keep_last_state(impl)
         lib.pn_delivery_abort(impl)
         _pending.items.append(self)
 

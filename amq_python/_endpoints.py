@@ -16,9 +16,10 @@ from proton_ext import ffi, lib
 from . import _codec
 from ._condition import Condition, read_condition, write_condition
 from ._exceptions import ConnectionException, LinkException, ProtonException, SessionException
+from ._handler import Handler
 from ._message import Message, encode_message
 from ._transport import Transport
-from ._wrapper import Wrapper, live
+from ._wrapper import Wrapper, registered
 
 if TYPE_CHECKING:
     from ._delivery import Delivery
@@ -69,8 +70,21 @@ class Endpoint(Wrapper):
     REMOTE_ACTIVE = lib.PN_REMOTE_ACTIVE
     REMOTE_CLOSED = lib.PN_REMOTE_CLOSED
 
-    handler: Any = None
+    _handler: Any = None  # read by the event loop (``_events.handler_for``)
     _exception: type[ProtonException] = ProtonException
+
+    @property
+    def handler(self) -> Any:
+        """The handler scoped to this endpoint's events, or None. An object that is not a
+        Handler is set as the only child of a new Handler, as python-qpid-proton does, so
+        ``endpoint.handler.add(h)`` works either way."""
+        return self._handler
+
+    @handler.setter
+    def handler(self, handler: Any) -> None:
+        if handler is not None and not isinstance(handler, Handler):
+            handler = _handler_around(handler)
+        self._handler = handler
 
     def _live_impl(self) -> Any:
         impl = self._impl
@@ -99,11 +113,20 @@ class Endpoint(Wrapper):
         return read_condition(self._get_remote_cond_impl())
 
 
+def _handler_around(handler: Any) -> Any:
+    """A new Handler whose only child is ``handler``."""
+    root = Handler()
+    root.add(handler)
+    return root
+
+
 class Connection(Endpoint):
     """An AMQP connection: the unit of reconnect, owning sessions and links."""
 
     _exception = ConnectionException
     _channel: Any = None  # the container's Channel for its current socket, if any
+    _get_context = lib.pn_connection_get_context
+    _set_context = lib.pn_connection_set_context
 
     def __init__(self, impl: Any = None) -> None:
         self._owned = impl is None
@@ -125,7 +148,7 @@ class Connection(Endpoint):
         """The unique wrapper of a ``pn_connection_t``."""
         if impl == ffi.NULL:
             return None
-        found = live.get(impl)
+        found = registered(impl, cls._get_context)
         return found if found is not None else cls(impl)
 
     def _detach(self) -> None:
@@ -320,6 +343,8 @@ class Session(Endpoint):
     """An AMQP session: an ordered, flow-controlled channel on a connection."""
 
     _exception = SessionException
+    _get_context = lib.pn_session_get_context
+    _set_context = lib.pn_session_set_context
 
     def __init__(self, impl: Any) -> None:
         self._attach(impl)
@@ -331,7 +356,7 @@ class Session(Endpoint):
         """The unique wrapper of a ``pn_session_t``."""
         if impl == ffi.NULL:
             return None
-        found = live.get(impl)
+        found = registered(impl, cls._get_context)
         return found if found is not None else cls(impl)
 
     def _detach(self) -> None:
@@ -554,6 +579,8 @@ class Link(Endpoint):
     RCV_SECOND = lib.PN_RCV_SECOND
 
     _exception = LinkException
+    _get_context = lib.pn_link_get_context
+    _set_context = lib.pn_link_set_context
 
     def __init__(self, impl: Any) -> None:
         self._attach(impl)
@@ -566,7 +593,7 @@ class Link(Endpoint):
         """The unique wrapper of a ``pn_link_t`` (a Sender or a Receiver)."""
         if impl == ffi.NULL:
             return None
-        found = live.get(impl)
+        found = registered(impl, lib.pn_link_get_context)
         if found is not None:
             return found
         return Sender(impl) if lib.pn_link_is_sender(impl) else Receiver(impl)

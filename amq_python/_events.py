@@ -23,8 +23,8 @@ from proton_ext import ffi, lib
 
 from ._delivery import Delivery
 from ._endpoints import Connection, Link, Receiver, Sender, Session
+from ._handler import Handler
 from ._transport import Transport
-from ._wrapper import live
 
 KIND_NONE, KIND_CONNECTION, KIND_SESSION, KIND_LINK, KIND_DELIVERY, KIND_TRANSPORT = range(6)
 
@@ -93,10 +93,13 @@ class EventType:
         )
 
     def wrap(self, c_event: Any) -> Any:
-        """The wrapper of a C event's context (the one it has, else a new one)."""
+        """The wrapper of a C event's context (the one it has, else a new one), checked to
+        wrap the C object there now (see ``_wrapper.registered``): code reading a collector
+        itself may let the engine free objects whose wrappers are still registered."""
         pointer = lib.pn_event_context(c_event)
-        found = live.get(pointer)
-        return found if found is not None else self.wrap_pointer(pointer)
+        if self.kind == KIND_DELIVERY:
+            return Delivery.wrap(ffi.cast("pn_delivery_t *", pointer))
+        return self.wrap_pointer(pointer)
 
     @classmethod
     def get(cls, name: str) -> EventType:
@@ -252,7 +255,11 @@ class Event:
 
     @property
     def handler(self) -> Any:
-        """The handler scoped to the event's link, session or connection, if one is set."""
+        """The handler scoped to the event's link, session or connection, if one is set; for
+        any other event, its context's ``handler`` (the container's root handler for the
+        container's own events, a timer task's handler), as in python-qpid-proton."""
+        if self.type.kind == KIND_NONE:
+            return getattr(self.context, "handler", None)
         return scoped_handler(self)
 
     def dispatch(self, handler: Any, type: EventType | None = None) -> None:
@@ -294,7 +301,7 @@ def handler_for(kind: int, context: Any) -> Any:
         context = context._link
         kind = KIND_LINK
     if kind == KIND_LINK:
-        handler = context.handler
+        handler = context._handler
         if handler is not None:
             return handler
         parent = context._parent
@@ -305,7 +312,7 @@ def handler_for(kind: int, context: Any) -> Any:
         context = parent
         kind = KIND_SESSION
     if kind == KIND_SESSION:
-        handler = context.handler
+        handler = context._handler
         if handler is not None:
             return handler
         parent = context._parent
@@ -313,40 +320,12 @@ def handler_for(kind: int, context: Any) -> Any:
             if context._impl is None:
                 return None
             parent = context.connection
-        return parent.handler
+        return parent._handler
     if kind == KIND_TRANSPORT:
         context = context.connection
         if context is None:
             return None
-    return context.handler
-
-
-class _ChildHandlers:
-    """``handler.handlers``: a list made on first use and kept on the handler, so a subclass
-    need not call ``Handler.__init__`` (python-qpid-proton's Handler has none)."""
-
-    def __get__(self, handler: Any, owner: Any = None) -> Any:
-        if handler is None:
-            return self
-        children: list[Any] = []
-        handler.__dict__["handlers"] = children
-        return children
-
-
-class Handler:
-    """Base of event handlers: ``on_<event>`` methods, child ``handlers``, ``on_unhandled``."""
-
-    handlers = _ChildHandlers()
-
-    def add(self, handler: Any, on_error: Any = None) -> None:
-        """Add a child handler; it sees every event after this handler (``on_error`` is
-        ignored, as in python-qpid-proton: a handler's exception propagates)."""
-        self.handlers.append(handler)
-        self.__dict__.pop("_amq_table", None)
-        self.__dict__.pop("_amq_calls", None)
-
-    def on_unhandled(self, method: str, *args: Any) -> None:
-        """Called with the method name when this handler has no method for an event."""
+    return context._handler
 
 
 def _is_noop_unhandled(handler: Any) -> bool:

@@ -12,7 +12,7 @@ import threading
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from ._events import Event, EventType, dispatch, scoped_handler
+from ._events import Event, EventType, scoped_handler
 from ._io import EVENT_READ
 
 if TYPE_CHECKING:
@@ -154,12 +154,7 @@ class EventInjector:
             if event is None:
                 break
             event.container = container
-            handler = scoped_handler(event)
-            if handler is not None:
-                dispatch(handler, event)
-            else:
-                for h in container.handlers:
-                    dispatch(h, event)
+            container._dispatch(event, scoped_handler(event))
             container._process_events()
         if closed:
             self._release()

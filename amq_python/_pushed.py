@@ -100,12 +100,7 @@ def dispatch_pushed(container: Container) -> None:
     queue = container._pushed
     while queue:
         event = queue.popleft()
-        handler = event.handler
-        if handler is not None:
-            dispatch(handler, event)
-        else:
-            for each in container.handlers:
-                dispatch(each, event)
+        container._dispatch(event, event.handler)
         dispatch(IO_HANDLER, event)
         container._process_events()
 

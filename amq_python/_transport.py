@@ -21,13 +21,14 @@ from proton_ext import ffi, lib
 
 from ._condition import Condition, read_condition, write_condition
 from ._exceptions import (
+    SessionException,
     SSLException,
     SSLUnavailable,
     TransportException,
     UnavailableError,
     check,
 )
-from ._wrapper import Wrapper, live
+from ._wrapper import Wrapper, live, registered
 
 if TYPE_CHECKING:
     from ._endpoints import Connection
@@ -186,6 +187,8 @@ class Transport(Wrapper):
     TRACE_DRV = lib.PN_TRACE_DRV
     CLIENT = 1
     SERVER = 2
+    _get_context = lib.pn_transport_get_context
+    _set_context = lib.pn_transport_set_context
 
     def __init__(self, mode: int | None = None, impl: Any = None) -> None:
         self._owned = impl is None
@@ -204,7 +207,7 @@ class Transport(Wrapper):
         """The unique wrapper of a ``pn_transport_t``."""
         if impl == ffi.NULL:
             return None
-        found = live.get(impl)
+        found = registered(impl, lib.pn_transport_get_context)
         return found if found is not None else cls(impl=impl)
 
     def _live_impl(self) -> Any:
@@ -372,14 +375,17 @@ class Transport(Wrapper):
 
     @property
     def channel_max(self) -> int:
-        """The highest channel (session) number we allow."""
+        """The highest channel (session) number we allow: set it before the Open frame is
+        sent (after, SessionException, as in python-qpid-proton)."""
         return lib.pn_transport_get_channel_max(self._live_impl())
 
     @channel_max.setter
     def channel_max(self, n: int) -> None:
         impl = self._live_impl()
-        check(lib.pn_transport_set_channel_max(impl, n), TransportException,
-              lib.pn_transport_error(impl))
+        code = lib.pn_transport_set_channel_max(impl, n)
+        if code == lib.PN_STATE_ERR:
+            raise SessionException("Too late to change channel max: the Open frame is sent")
+        check(code, TransportException, lib.pn_transport_error(impl))
 
     @property
     def remote_channel_max(self) -> int:
@@ -718,16 +724,19 @@ class SSL:
 
     @property
     def peer_hostname(self) -> str | None:
-        """The host name checked against the peer's certificate (and sent as SNI)."""
+        """The host name checked against the peer's certificate (and sent as SNI); ``""``
+        when none is set, as in python-qpid-proton."""
         size = ffi.new("size_t *", 256)
         buf = ffi.new("char[]", 256)
         if lib.pn_ssl_get_peer_hostname(self._impl, buf, size) < 0:
             return None
-        return ffi.string(buf).decode() or None
+        return ffi.string(buf).decode()
 
     @peer_hostname.setter
-    def peer_hostname(self, hostname: str) -> None:
-        if lib.pn_ssl_set_peer_hostname(self._impl, hostname.encode()) < 0:
+    def peer_hostname(self, hostname: str | None) -> None:
+        """Set the name; None clears it."""
+        name = hostname.encode() if hostname is not None else ffi.NULL
+        if lib.pn_ssl_set_peer_hostname(self._impl, name) < 0:
             raise SSLException(f"cannot set the TLS peer host name {hostname!r}")
 
     @property

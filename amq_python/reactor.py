@@ -18,6 +18,7 @@ from ._link_options import (
     Selector,
     SenderOption,
 )
+from ._reactor import Reactor
 from ._transactions import Transaction
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "Handler",
     "LinkOption",
     "Move",
+    "Reactor",
     "ReceiverOption",
     "Selector",
     "SenderOption",
