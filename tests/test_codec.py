@@ -109,7 +109,7 @@ def expected_back(value: Any) -> Any:
     return value
 
 
-@pytest.mark.parametrize(("ours", "theirs"), zip(OURS, THEIRS), ids=IDS)
+@pytest.mark.parametrize(("ours", "theirs"), list(zip(OURS, THEIRS)), ids=IDS)
 def test_encoding_equals_proton(ours: Any, theirs: Any) -> None:
     expected = proton.Data()
     expected.put_object(theirs)
@@ -124,7 +124,7 @@ def test_round_trip_keeps_value_and_type(value: Any) -> None:
         assert type(back) is type(value) or isinstance(value, (bytearray, memoryview))
 
 
-@pytest.mark.parametrize(("ours", "theirs"), zip(OURS, THEIRS), ids=IDS)
+@pytest.mark.parametrize(("ours", "theirs"), list(zip(OURS, THEIRS)), ids=IDS)
 def test_each_side_decodes_the_other(ours: Any, theirs: Any) -> None:
     pdata = proton.Data()
     pdata.put_object(theirs)
