@@ -582,7 +582,9 @@ class Container:
     def connection(self, handler: Any = None) -> Connection:
         """A new connection of this container, with no address yet: its events go to
         ``handler`` (else the container's handlers). Give it an address with
-        ``set_connection_host`` before opening it; opened with none, it stays unconnected."""
+        ``set_connection_host``, or set its ``hostname`` to ``"host:port"`` (which Open then
+        carries, as in python-qpid-proton), before opening it: it connects when opened, one
+        attempt, no reconnect. Opened with neither, it stays unconnected."""
         connection = Connection()
         connection.container = self.container_id
         connection._container_obj = self
