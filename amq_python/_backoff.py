@@ -3,12 +3,14 @@
 A policy gives the delay before each reconnect attempt of one outage. ``reset()`` starts a new
 outage; ``next()`` gives the next delay, or raises ``StopIteration`` when attempts run out.
 Backoff starts over for each outage (python-qpid-proton's keeps growing across outages).
+``reconnect=`` may also be a list (or any other iterable) of delays, as in python-qpid-proton:
+each outage iterates it afresh, one delay per attempt, and gives up at its end.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 
@@ -34,12 +36,14 @@ class Backoff:
         self.max_delay = max_delay
         self.max_tries = max_tries
         self.jitter = jitter
-        self._delay = 0.0
+        # The delay the next next() gives (before jitter), 0 at the start of an outage: public,
+        # as in earlier python-qpid-proton releases, whose subclasses read and set it.
+        self.delay = 0.0
         self._tries = 0
 
     def reset(self) -> None:
         """Start a new outage: the next delay is 0 again."""
-        self._delay = 0.0
+        self.delay = 0.0
         self._tries = 0
 
     def next(self) -> float:
@@ -47,8 +51,8 @@ class Backoff:
         if self.max_tries is not None and self._tries >= self.max_tries:
             raise StopIteration(f"gave up after {self._tries} reconnect attempts")
         self._tries += 1
-        delay = self._delay
-        self._delay = min(self.max_delay, self.initial if delay == 0 else delay * self.factor)
+        delay = self.delay
+        self.delay = min(self.max_delay, self.initial if delay == 0 else delay * self.factor)
         if self.jitter and delay:
             delay *= 1 + random.uniform(-self.jitter, self.jitter)
         return delay
@@ -60,6 +64,38 @@ class Backoff:
                 yield self.next()
             except StopIteration:
                 return
+
+
+class Delays:
+    """A list (or other iterable) of delays as a policy: each outage starts a new pass over it
+    (a one-shot iterator, such as a generator, is not restarted: once used up, it stays so)."""
+
+    def __init__(self, delays: Iterable[Any]) -> None:
+        if isinstance(delays, Sequence):
+            for delay in delays:
+                _check_delay(delay)
+        self.delays = delays
+        self._iter: Iterator[Any] = iter(delays)
+
+    def reset(self) -> None:
+        """A new outage: iterate the delays again from the start."""
+        self._iter = iter(self.delays)
+
+    def next(self) -> float:
+        """The next delay; StopIteration at the end of the delays."""
+        return _check_delay(next(self._iter))
+
+
+def _check_delay(delay: Any) -> float:
+    """A delay from a list given as ``reconnect=``, as a float; TypeError/ValueError naming it
+    when it is not a number of seconds >= 0."""
+    if isinstance(delay, bool) or not isinstance(delay, (int, float)):
+        raise TypeError(
+            f"reconnect delays must be numbers of seconds, not {type(delay).__name__}"
+        )
+    if not delay >= 0:
+        raise ValueError(f"reconnect delays must be >= 0 seconds, not {delay!r}")
+    return float(delay)
 
 
 class Policy:
@@ -74,10 +110,12 @@ class Policy:
             getattr(reconnect, "reset", None)
         ):
             self._impl = reconnect
+        elif isinstance(reconnect, Iterable) and not isinstance(reconnect, (str, bytes)):
+            self._impl = Delays(reconnect)
         else:
             raise TypeError(
-                "reconnect must be False, a Backoff, or an object with reset() and next() "
-                f"methods; got {type(reconnect).__name__}"
+                "reconnect must be False, a Backoff, a list of delays in seconds, or an object "
+                f"with reset() and next() methods; got {type(reconnect).__name__}"
             )
 
     @property

@@ -7,13 +7,14 @@
    ``./connect.json``, ``~/.config/messaging/connect.json``, ``/etc/messaging/connect.json``;
    with none, every option has its default;
 2. the file is JSON with JavaScript comments (``//`` and ``/* */``) allowed; every key is
-   optional: ``scheme`` ("amqps"), ``host`` ("localhost"), ``port`` ("amqps": a number or a
-   port name), ``user``, ``password``, ``sasl`` {``enabled`` (true), ``mechanisms`` (a string of
-   names or a list), ``allow_insecure`` (false)}, ``tls`` {``ca``, ``cert``, ``key``,
-   ``verify`` (true)};
+   optional: ``scheme`` ("amqps"), ``host`` ("localhost"), ``port`` (a number or a port
+   name; the scheme's own port, 5672 for amqp and 5671 for amqps, by default), ``user``,
+   ``password``, ``sasl`` {``enabled`` (true), ``mechanisms`` (a string of names or a list),
+   ``allow_insecure`` (the container's ``allow_insecure_mechs``, as python-qpid-proton, when
+   absent)}, ``tls`` {``ca``, ``cert``, ``key``, ``verify`` (true)};
 3. the result is ``connect()``'s keyword options: ``url``, ``user``, ``password``,
-   ``sasl_enabled``, ``allowed_mechs``, ``allow_insecure_mechs``, and for amqps an
-   ``ssl_domain`` built from ``tls``.
+   ``sasl_enabled``, ``allowed_mechs``, ``allow_insecure_mechs`` (only when the file sets
+   it), and for amqps an ``ssl_domain`` built from ``tls``.
 
 A malformed file raises ``ConnectConfigError`` naming the file and what is wrong with it; the
 password is never part of a message.
@@ -208,13 +209,16 @@ def parse_connect_config(text: str, path: Path) -> dict[str, Any]:
     host = reader.text(top, "host", "host", "localhost")
     if not host:
         raise reader.fail('"host" must not be empty')
-    port = _port(reader, top.get("port", "amqps"))
+    port = _port(reader, top.get("port", scheme))
     literal = f"[{host}]" if ":" in host else host
     options: dict[str, Any] = {
         "url": f"{scheme}://{literal}:{port}",
         "sasl_enabled": reader.flag(sasl, "enabled", "sasl.enabled", True),
-        "allow_insecure_mechs": reader.flag(sasl, "allow_insecure", "sasl.allow_insecure", False),
     }
+    if "allow_insecure" in sasl:
+        options["allow_insecure_mechs"] = reader.flag(
+            sasl, "allow_insecure", "sasl.allow_insecure", False
+        )
     user = reader.text(top, "user", "user", None)
     password = reader.text(top, "password", "password", None)
     if user is not None:

@@ -60,6 +60,23 @@ def refused(transport: Transport, connection: Connection) -> bool:
     )
 
 
+def hostname_connector(container: Container, connection: Connection) -> Connector | None:
+    """For a connection made by ``Container.connection()`` and opened with only its
+    ``hostname`` set (``"host:port"`` or ``"host"``): a Connector to that address, one attempt
+    and no reconnect, which keeps the hostname as given in Open (as python-qpid-proton).
+    None for any other connection (accepted ones have their peer's URL)."""
+    if connection._connector is not None or connection._url is not None:
+        return None
+    hostname = connection.hostname
+    if not hostname:
+        return None
+    url = Url(hostname)
+    options = {"virtual_host": hostname, "sni": url.host}
+    connector = Connector(container, connection, [url], Policy(False), None, None, options)
+    connection._connector = connector
+    return connector
+
+
 class Connector:
     """Owns an outgoing connection's attempts: URL ring, reconnect policy, transport set-up."""
 
@@ -97,7 +114,9 @@ class Connector:
         connection._url = url
         options = self.options
         host, port = host_port(url)
-        connection.hostname = options.get("virtual_host") or host
+        virtual_host = options.get("virtual_host")
+        # An empty virtual_host sends no hostname in Open at all (as python-qpid-proton).
+        connection.hostname = host if virtual_host is None else virtual_host or None
         transport = Transport(Transport.CLIENT)
         if options.get("sasl_enabled", self.container.sasl_enabled):
             sasl = transport.sasl()
@@ -113,7 +132,7 @@ class Connector:
                 sasl.config_path(options["sasl_config_path"])
         if url.scheme == Url.AMQPS:
             ssl = transport.ssl(self.ssl_domain or self.container.ssl.client)
-            ssl.peer_hostname = options.get("sni") or options.get("virtual_host") or host
+            ssl.peer_hostname = options.get("sni") or virtual_host or host
         if self.heartbeat:
             transport.idle_timeout = self.heartbeat
         transport.max_frame_size = options.get("max_frame_size") or DEFAULT_MAX_FRAME

@@ -23,6 +23,7 @@ import socket
 import time
 import traceback
 import uuid
+import warnings
 from collections import deque
 from types import TracebackType
 from typing import Any, Callable
@@ -32,7 +33,7 @@ from proton_ext import ffi, lib
 from . import _log, _transactions
 from ._backoff import Policy
 from ._connect_config import load_connect_config
-from ._connector import DEFAULT_MAX_FRAME, Connector, host_port
+from ._connector import DEFAULT_MAX_FRAME, Connector, host_port, hostname_connector
 from ._delivery import Delivery, detach_settled, pending_settled
 from ._endpoints import Connection, Link, Receiver, Sender, Session
 from ._events import (
@@ -45,7 +46,7 @@ from ._events import (
     scoped_handler,
 )
 from ._exceptions import UnavailableError
-from ._io import Acceptor, Channel
+from ._io import Acceptor, Channel, peer_url
 from ._poller import Poller
 from ._pushed import dispatch_pushed, python_event
 from ._reactor import Reactor
@@ -69,6 +70,7 @@ _CONNECT_OPTIONS = frozenset(
         "desired_capabilities",
         "properties",
         "max_frame_size",
+        "container_id",
     }
 )
 
@@ -258,14 +260,81 @@ class Container(Reactor):
         ssl_domain: SSLDomain | None = None,
         **kwargs: Any,
     ) -> Connection:
-        """Open a connection to ``url`` (or the first of ``urls``), reconnecting by default."""
+        """Open a connection to ``url`` (or the first of ``urls``), reconnecting by default.
+
+        Where to connect (give at most one of them):
+
+        - ``url``: a URL string or ``Url``, ``[amqp[s]://][user[:password]@]host[:port]``; the
+          port defaults to 5672, or 5671 for ``amqps`` (which uses TLS).
+        - ``urls``: a non-empty list of URLs to fail over between, in order.
+        - ``address``: the same as ``url`` (kept for older programs).
+        - none of them: the options come from a ``connect.json`` file, the first found of
+          ``$MESSAGING_CONNECT_FILE``, ``./connect.json``, ``~/.config/messaging/connect.json``
+          and ``/etc/messaging/connect.json`` (see ``amq_python._connect_config``). Without a
+          file: ``amqps://localhost:5671``. Keywords given here win over the file's values.
+
+        A host name is tried at every address it resolves to, in the order the resolver gives
+        them (``localhost`` may be ``::1`` then ``127.0.0.1``), before an attempt fails.
+
+        Keyword options:
+
+        - ``handler``: gets this connection's events (and its sessions' and links'), instead
+          of the container's handlers.
+        - ``reconnect``: the delays between attempts. Default (None or True): a ``Backoff()``,
+          0 s then 0.1 s doubling up to 10 s, with no limit on attempts. ``False``: one
+          attempt, no reconnect. A ``Backoff(initial, factor, max_delay, max_tries, jitter)``,
+          a list (or other iterable) of delays in seconds, or any object with ``reset()`` and
+          ``next()`` (``next()`` raising StopIteration to give up) sets them.
+        - ``heartbeat``: our idle timeout in seconds, sent in Open: with no frame from the
+          peer for that long the connection is lost; the engine sends empty frames often
+          enough for the peer's own idle timeout.
+        - ``ssl_domain``: the ``SSLDomain`` for ``amqps`` URLs (default: the container's
+          ``ssl.client``, which verifies the server's certificate and name).
+        - ``user``, ``password``: SASL credentials; the URL's own user and password are used
+          when these are not given, and the container's ``user``/``password`` after that.
+        - ``sasl_enabled``: False to connect without a SASL layer (default: the container's).
+        - ``allowed_mechs``: the SASL mechanisms we may use, a space-separated string or a list
+          of names (UnavailableError now when none of them is installed here).
+        - ``allow_insecure_mechs``: whether mechanisms that send the password in the clear
+          (PLAIN) may be used without TLS (default: the container's, True).
+        - ``sasl_config_name``, ``sasl_config_path``: the Cyrus SASL configuration file's name
+          and directory to use for this connection.
+        - ``virtual_host``: the hostname sent in Open (default: the URL's host); an empty
+          string sends none. It is also the TLS SNI name unless ``sni`` is given.
+        - ``sni``: the TLS Server Name Indication host name (default: virtual_host, else the
+          URL's host).
+        - ``offered_capabilities``, ``desired_capabilities``: lists of symbols for Open.
+        - ``properties``: the connection properties map for Open (string keys become symbols).
+        - ``max_frame_size``: the largest frame we accept, in bytes (default 1 MiB).
+        - ``container_id``: the container id sent in this connection's Open (default: the
+          container's ``container_id``).
+
+        An unknown keyword raises TypeError naming the valid ones (python-qpid-proton ignores
+        it silently; under ``python -m amq_python.compat`` we warn once and ignore it too).
+
+        Reconnect and failover: when the connection is lost (or an attempt fails) before the
+        program closes it, the next attempt goes to the next URL of ``urls`` (round robin),
+        after the policy's next delay: one delay per attempt (python-qpid-proton takes one per
+        pass over the whole list). A new outage starts the policy over once the peer has
+        answered with Open. Sessions and links are re-attached on the new connection; messages
+        sent but not settled are not resent (``on_disconnected`` may resend them). When the
+        policy runs out, the handlers get ``on_transport_error`` with the condition
+        ``amqp:connection:forced`` ("gave up reconnecting after N attempts; last error: ...").
+        It does not reconnect after ``close()``, after ``container.stop()``, or with
+        ``reconnect=False``. Intended differences from python-qpid-proton:
+
+        - authentication failure (``amqp:unauthorized-access``) or a server certificate that
+          fails verification stops at once, with that error: retrying cannot help (proton
+          retries forever);
+        - a host name that cannot be resolved is an attempt failure like any other, retried
+          by the policy with a clear message ("cannot resolve 'host': ..."); proton's ``run()``
+          ends with a raw ``socket.gaierror``.
+
+        Returns the ``Connection`` (opened now; it connects from the event loop).
+        """
         unknown = set(kwargs) - _CONNECT_OPTIONS
         if unknown:
-            raise TypeError(
-                f"connect() got unknown option(s) {sorted(unknown)}; valid options: url, urls, "
-                "address, handler, reconnect, heartbeat, ssl_domain, "
-                + ", ".join(sorted(_CONNECT_OPTIONS))
-            )
+            kwargs = _unknown_options(kwargs, unknown)
         if url is not None and urls is not None:
             raise ValueError(
                 "connect(): use either url or urls, not both (urls is the failover list)"
@@ -292,7 +361,7 @@ class Container(Reactor):
             kwargs["allowed_mechs"] = _check_mechanisms(kwargs["allowed_mechs"])
         policy = Policy(reconnect)
         connection = Connection()
-        connection.container = self.container_id
+        connection.container = kwargs.get("container_id") or self.container_id
         connection._container_obj = self
         connection.handler = handler
         first = url_list[0]
@@ -317,6 +386,7 @@ class Container(Reactor):
         connection.container = self.container_id
         connection._container_obj = self
         connection.handler = acceptor.handler
+        connection._url = peer_url(sock)
         lib.pn_connection_collect(connection._impl, self._collector)
         transport = Transport(Transport.SERVER)
         if self.sasl_enabled:
@@ -500,7 +570,9 @@ class Container(Reactor):
     def connection(self, handler: Any = None) -> Connection:
         """A new connection of this container, with no address yet: its events go to
         ``handler`` (else the container's handlers). Give it an address with
-        ``set_connection_host`` before opening it; opened with none, it stays unconnected."""
+        ``set_connection_host``, or set its ``hostname`` to ``"host:port"`` (which Open then
+        carries, as in python-qpid-proton), before opening it: it connects when opened, one
+        attempt, no reconnect. Opened with neither, it stays unconnected."""
         connection = Connection()
         connection.container = self.container_id
         connection._container_obj = self
@@ -802,7 +874,7 @@ class Container(Reactor):
     def _after(self, etype: EventType, context: Any) -> None:
         """The container's own bookkeeping, after handlers have seen the event."""
         if etype is Event.CONNECTION_LOCAL_OPEN:
-            connector = context._connector
+            connector = context._connector or hostname_connector(self, context)
             if connector is not None and connector.channel is None:
                 connector.attempt()
         elif etype is Event.CONNECTION_REMOTE_OPEN:
@@ -828,7 +900,9 @@ class Container(Reactor):
         connection = channel.connection
         connector = channel.connector
         _log.transport_closed(
-            _log.which(connection._url, channel.peer), connection, transport.condition
+            _log.which(connection._url if connector else None, channel.peer),
+            connection,
+            transport.condition,
         )
         reconnecting = connector is not None and connector.on_transport_closed(transport)
         # Unbind now (a reconnect binds the connection anew) but free the transport only after
@@ -871,7 +945,43 @@ _FINISHING = frozenset(
 )
 
 
-_TEXT_OPTIONS = ("user", "password", "virtual_host", "sni", "sasl_config_name", "sasl_config_path")
+LENIENT_OPTIONS = False
+"""True under ``amq_python.compat`` (set by its ``install()``): connect() warns once about each
+keyword it does not know and ignores it, as python-qpid-proton silently does, instead of
+raising TypeError, so an unmodified proton program goes on."""
+_warned_options: set[str] = set()
+
+
+def _unknown_options(kwargs: dict[str, Any], unknown: set[str]) -> dict[str, Any]:
+    """``kwargs`` without the ``unknown`` keywords, each warned about once, when
+    LENIENT_OPTIONS; else a TypeError naming them and the valid ones."""
+    valid = ", ".join(sorted(_CONNECT_OPTIONS))
+    if not LENIENT_OPTIONS:
+        raise TypeError(
+            f"connect() got unknown option(s) {sorted(unknown)}; valid options: url, urls, "
+            f"address, handler, reconnect, heartbeat, ssl_domain, {valid}"
+        )
+    for name in sorted(unknown - _warned_options):
+        _warned_options.add(name)
+        warnings.warn(
+            f"connect() ignores the unknown option {name!r} (as python-qpid-proton does); "
+            f"valid options: url, urls, address, handler, reconnect, heartbeat, ssl_domain, "
+            f"{valid}",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    return {key: value for key, value in kwargs.items() if key not in unknown}
+
+
+_TEXT_OPTIONS = (
+    "user",
+    "password",
+    "virtual_host",
+    "sni",
+    "sasl_config_name",
+    "sasl_config_path",
+    "container_id",
+)
 
 
 def _check_text(where: str, **values: Any) -> None:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from proton_ext import ffi, lib
 
 from ._transport import Transport, raise_trace_error
+from ._url import Url
 
 if TYPE_CHECKING:
     from ._container import Container
@@ -32,6 +33,22 @@ def _nodelay(sock: socket.socket) -> None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     except OSError:
         pass
+
+
+def _address_text(address: Any) -> str:
+    """A socket address as host:port, an IPv6 host in brackets."""
+    host, port = address[0], address[1]
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def peer_url(sock: socket.socket) -> Url | None:
+    """An accepted socket's peer as a URL (``amqp://127.0.0.1:50000``): its connection's
+    ``connected_address``, as python-qpid-proton gives it. None once the peer is gone."""
+    try:
+        host, port = sock.getpeername()[:2]
+    except OSError:
+        return None
+    return Url(host=host, port=port)
 
 
 class Channel:
@@ -56,6 +73,12 @@ class Channel:
         self.tick_task: Any = None
         self.tick_due = False  # a read happened since the last tick: flush() ticks
         self.peer: str | None = None  # an accepted socket's peer address, for the log
+        # An outgoing connect: "host:port" asked for, the addresses it resolved to not tried
+        # yet, the one being tried, and how each one tried so far failed.
+        self.target = ""
+        self.addresses: list[tuple[int, int, Any]] = []
+        self.trying = ""
+        self.failures: list[str] = []
         self.tick_deadline = 0
         self.error_reported = False
         self.early_pass = -1  # the container pass in which write_early() last wrote
@@ -63,23 +86,44 @@ class Channel:
         connection._channel = self
 
     def start_connect(self, host: str, port: int) -> None:
-        """Begin a non-blocking connect; failures surface as a transport error."""
+        """Begin a non-blocking connect to each address ``host`` resolves to, in order, until
+        one accepts; the failures of all of them surface together as one transport error."""
         try:
             infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
         except (OSError, UnicodeError) as e:
             self.io_error(f"cannot resolve {host!r}: {e}")
             return
-        family, socktype, proto, _name, address = infos[0]
-        sock = socket.socket(family, socktype, proto)
-        sock.setblocking(False)
-        _nodelay(sock)
-        self.sock = sock
-        code = sock.connect_ex(address)
-        if code not in (0, errno.EINPROGRESS, errno.EWOULDBLOCK):
-            self.io_error(f"connect to {host}:{port} failed: {os.strerror(code)}")
-            return
-        self.connecting = True
-        self.update()
+        self.target = f"{host}:{port}"
+        self.addresses = [(family, proto, address) for family, _, proto, _, address in infos]
+        self.failures = []
+        self.connect_next()
+
+    def connect_next(self) -> None:
+        """Start connecting to the next address not tried yet; with none left, fail naming
+        each address tried and its error."""
+        while self.addresses:
+            family, proto, address = self.addresses.pop(0)
+            self.trying = _address_text(address)
+            try:
+                sock = socket.socket(family, socket.SOCK_STREAM, proto)
+            except OSError as e:
+                self.failures.append(f"{self.trying}: {e.strerror or e}")
+                continue
+            sock.setblocking(False)
+            _nodelay(sock)
+            code = sock.connect_ex(address)
+            if code in (0, errno.EINPROGRESS, errno.EWOULDBLOCK):
+                self.sock = sock
+                self.connecting = True
+                self.update()
+                return
+            sock.close()
+            self.failures.append(f"{self.trying}: {os.strerror(code)}")
+        self.connecting = False
+        failures = self.failures
+        if len(failures) == 1:  # one address: its error alone ("Connection refused")
+            failures = [failures[0].split(": ", 1)[1]]
+        self.io_error(f"connect to {self.target} failed: {'; '.join(failures)}")
 
     def fileno(self) -> int:
         """The socket's descriptor (for the selector)."""
@@ -92,7 +136,9 @@ class Channel:
             assert self.sock is not None
             code = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
             if code:
-                self.io_error(f"connection failed: {os.strerror(code)}")
+                self.failures.append(f"{self.trying}: {os.strerror(code)}")
+                self.close_socket()
+                self.connect_next()
                 return
             self.connecting = False
             mask |= EVENT_WRITE
@@ -286,6 +332,32 @@ class Channel:
         self._t = None
 
 
+def _listening_socket(host: str, port: int) -> socket.socket:
+    """A socket listening on the first address of ``host`` that can be bound, IPv4 ones first:
+    a name such as ``localhost`` that has both binds its IPv4 address, as python-qpid-proton
+    does (it listens on IPv4 only), whichever order the hosts file lists them in; a host with
+    only IPv6 addresses (``::1``) listens there. A port in use fails at once; when no address
+    can be bound, the last one's error."""
+    infos = socket.getaddrinfo(host or None, port, 0, socket.SOCK_STREAM, 0, socket.AI_PASSIVE)
+    infos.sort(key=lambda info: info[0] != socket.AF_INET)
+    error: OSError | None = None
+    for family, socktype, proto, _name, address in infos:
+        sock = socket.socket(family, socktype, proto)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(address)
+            sock.listen(128)
+        except OSError as e:
+            sock.close()
+            if e.errno == errno.EADDRINUSE:
+                raise  # taken: listening on another of the host's addresses would hide that
+            error = e
+            continue
+        return sock
+    assert error is not None
+    raise error
+
+
 class Acceptor:
     """A listening socket; each accepted connection gets a server Transport and a Channel."""
 
@@ -300,18 +372,7 @@ class Acceptor:
         self.container = container
         self.ssl_domain = ssl_domain
         self.handler = handler  # scoped to each accepted connection, when set
-        infos = socket.getaddrinfo(
-            host or None, port, 0, socket.SOCK_STREAM, 0, socket.AI_PASSIVE
-        )
-        family, socktype, proto, _name, address = infos[0]
-        sock = socket.socket(family, socktype, proto)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind(address)
-            sock.listen(128)
-        except OSError:
-            sock.close()
-            raise
+        sock = _listening_socket(host, port)
         sock.setblocking(False)
         self.sock: socket.socket | None = sock
         self.port = sock.getsockname()[1]

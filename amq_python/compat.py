@@ -13,7 +13,9 @@ How it works:
 2. A ``proton`` name with no equivalent here (``proton._io``, ``proton.tracing``, ...)
    fails with ``ModuleNotFoundError`` naming amq_python, instead of reaching the real
    python-qpid-proton if it is also installed: mixing both in one program never works.
-3. ``main()`` sets ``sys.argv`` to the program's and runs it with ``runpy`` as ``__main__``,
+3. ``install()`` also makes ``Container.connect()`` lenient: an unknown keyword (which
+   python-qpid-proton silently ignores) gets one warning naming it, not a TypeError.
+4. ``main()`` sets ``sys.argv`` to the program's and runs it with ``runpy`` as ``__main__``,
    with the program's directory as ``sys.path[0]`` (in place of the current directory that
    ``-m`` put there), as ``python PROGRAM.py`` would have it.
 """
@@ -102,7 +104,8 @@ def install() -> AliasFinder:
     """Put the alias finder first on ``sys.meta_path`` (once) and return it.
 
     Fails if the real python-qpid-proton was already imported in this process: its classes and
-    ours must not meet in one program.
+    ours must not meet in one program. From then on ``connect()`` warns about (once each) and
+    ignores keywords it does not know, as python-qpid-proton ignores them, instead of raising.
     """
     for finder in sys.meta_path:
         if isinstance(finder, AliasFinder):
@@ -115,6 +118,9 @@ def install() -> AliasFinder:
         )
     finder = AliasFinder()
     sys.meta_path.insert(0, finder)
+    from . import _container
+
+    _container.LENIENT_OPTIONS = True
     return finder
 
 

@@ -50,7 +50,9 @@ ALLOWED: dict[str, str] = {
     "what the container and ApplicationEvent need",
     "signature proton.Terminus": "constructed by the library only; ours also takes the link",
     "signature proton.reactor.Backoff": "proton's takes **kwargs it ignores; ours names its "
-    "options (initial, factor, max_delay, max_tries, jitter)",
+    "options (initial, factor, max_delay, max_tries, jitter). Ours also gives one delay per "
+    "attempt (a list given as reconnect= too), not one per pass over the URL list, and "
+    "starts over for each outage (tests/test_parity_connecting.py)",
 }
 
 _SIMPLE = (type(None), bool, int, float, str, bytes)
