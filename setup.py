@@ -9,7 +9,9 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     python_requires=">=3.9",
-    packages=["amq_python", "amq_python.broker", "amq_python.tools", "proton_ext"],
+    packages=[
+        "amq_python", "amq_python.aio", "amq_python.broker", "amq_python.tools", "proton_ext"
+    ],
     package_data={"amq_python": ["py.typed"], "proton_ext": ["cdef/*.h", "csrc/*.c", "csrc/*.h"]},
     setup_requires=["cffi>=1.15"],
     install_requires=["cffi>=1.15"],
