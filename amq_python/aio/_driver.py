@@ -163,7 +163,14 @@ class AsyncioDriver:
             self._guarded(None)
 
     def _ready(self, handler: Any, mask: int) -> None:
-        self._guarded(lambda: handler.on_ready(mask))
+        try:
+            handler.on_ready(mask)
+            self.run_pass()
+        except (KeyboardInterrupt, SystemExit):
+            self.container._abort()
+            raise
+        except BaseException as e:  # noqa: BLE001 - handed to the awaiting code, not lost
+            self.on_error(e)
 
     def _timer_fired(self) -> None:
         self._timer = None
