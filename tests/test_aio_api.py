@@ -392,3 +392,33 @@ def test_presettled_sender(broker: BrokerProcess) -> None:
             assert (await receiver.receive(timeout=5)).message.body == "fire"
 
     run_on("asyncio", main)
+
+
+def test_a_thousand_concurrent_sends_on_one_connection(broker: BrokerProcess) -> None:
+    async def main() -> list[Any]:
+        async with await aio.connect(broker.url) as conn:
+            sender = await conn.open_sender("concurrent")
+            deliveries = await asyncio.gather(
+                *(sender.send(Message(body=i), timeout=30) for i in range(1000))
+            )
+            assert all(d.remote_state == d.ACCEPTED for d in deliveries)
+            assert sender.unsettled == 0
+            receiver = await conn.open_receiver("concurrent", credit=100, auto_accept=True)
+            return [(await receiver.receive(timeout=10)).message.body for _ in range(1000)]
+
+    assert run_on("asyncio", main) == list(range(1000))  # sent in the order send() was called
+
+
+def test_a_hundred_connections_in_one_loop(broker: BrokerProcess) -> None:
+    async def one(i: int) -> None:
+        async with await aio.connect(broker.url) as conn:
+            sender = await conn.open_sender("hundred")
+            await sender.send(Message(body=i), timeout=30)
+
+    async def main() -> list[Any]:
+        await asyncio.gather(*(one(i) for i in range(100)))
+        async with await aio.connect(broker.url) as conn:
+            receiver = await conn.open_receiver("hundred", auto_accept=True)
+            return sorted([(await receiver.receive(timeout=10)).message.body for _ in range(100)])
+
+    assert run_on("asyncio", main) == list(range(100))
