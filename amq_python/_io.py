@@ -27,6 +27,17 @@ EVENT_READ = selectors.EVENT_READ
 EVENT_WRITE = selectors.EVENT_WRITE
 
 
+def _numeric(host: str) -> bool:
+    """True for an IPv4 or IPv6 address literal (nothing to resolve)."""
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            socket.inet_pton(family, host)
+            return True
+        except (OSError, ValueError):
+            pass
+    return False
+
+
 def _nodelay(sock: socket.socket) -> None:
     try:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -63,12 +74,30 @@ class Channel:
         connection._channel = self
 
     def start_connect(self, host: str, port: int) -> None:
-        """Begin a non-blocking connect; failures surface as a transport error."""
+        """Begin a non-blocking connect; failures surface as a transport error. Under the
+        asyncio driver a host name is resolved without blocking the loop first."""
+        driver = self.container._driver
+        if driver is not None and not _numeric(host):
+            driver.resolve(host, port, self)
+            return
         try:
             infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
         except (OSError, UnicodeError) as e:
             self.io_error(f"cannot resolve {host!r}: {e}")
             return
+        self.connect_to(host, port, infos)
+
+    def resolved(self, host: str, port: int, infos: list[Any], error: BaseException | None) -> None:
+        """The asyncio driver's answer for ``host``: connect, or fail as ``start_connect``."""
+        if self._t is None or lib.pn_transport_closed(self._t):
+            return  # closed while the name was being resolved
+        if error is not None:
+            self.io_error(f"cannot resolve {host!r}: {error}")
+            return
+        self.connect_to(host, port, infos)
+
+    def connect_to(self, host: str, port: int, infos: list[Any]) -> None:
+        """Start connecting to the first of ``infos`` (``getaddrinfo``'s answer)."""
         family, socktype, proto, _name, address = infos[0]
         sock = socket.socket(family, socktype, proto)
         sock.setblocking(False)

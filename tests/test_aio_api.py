@@ -422,3 +422,21 @@ def test_a_hundred_connections_in_one_loop(broker: BrokerProcess) -> None:
             return sorted([(await receiver.receive(timeout=10)).message.body for _ in range(100)])
 
     assert run_on("asyncio", main) == list(range(100))
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_host_names_resolved_by_the_loop(loop: str) -> None:
+    # The broker listens where "localhost" resolves first, as the client connects: the test
+    # holds with either order of /etc/hosts.
+    with running_broker("--host", "localhost") as named:
+
+        async def main() -> Any:
+            with pytest.raises(ConnectionException, match="cannot resolve 'no-such-host.invalid'"):
+                await aio.connect("amqp://no-such-host.invalid:5672", reconnect=False)
+            async with await aio.connect(f"amqp://localhost:{named.port}") as conn:
+                sender = await conn.open_sender("named")
+                await sender.send(Message(body="by name"), timeout=5)
+                receiver = await conn.open_receiver("named", auto_accept=True)
+                return (await receiver.receive(timeout=5)).message.body
+
+        assert run_on(loop, main) == "by name"

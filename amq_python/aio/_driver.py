@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import socket
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -121,6 +122,7 @@ class AsyncioDriver:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None  # the container deadline the timer stands for
         self._kicked = False
+        self._resolving: set[asyncio.Task[None]] = set()  # name look-ups under way
 
     def attach(self) -> None:
         """Take the container's descriptors over from its poller."""
@@ -150,6 +152,23 @@ class AsyncioDriver:
             saved.register(fd, events, handler)
         container._selector = saved
         container._driver = None
+
+    def resolve(self, host: str, port: int, channel: Any) -> None:
+        """Resolve ``host`` with the loop's ``getaddrinfo`` (off the loop: asyncio's resolver),
+        then hand the answer to ``channel.resolved`` within a pass."""
+        task = self.loop.create_task(self._resolve(host, port, channel))
+        self._resolving.add(task)
+        task.add_done_callback(self._resolving.discard)
+
+    async def _resolve(self, host: str, port: int, channel: Any) -> None:
+        error: BaseException | None = None
+        infos: list[Any] = []
+        try:
+            infos = await self.loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (OSError, UnicodeError) as e:
+            error = e
+        if self.container._driver is self:
+            self._guarded(lambda: channel.resolved(host, port, infos, error))
 
     def kick(self) -> None:
         """Run one pass soon (once, however often this is called before it runs)."""
