@@ -439,6 +439,7 @@ class Receiver(_Link):
         self._buffer: deque[Delivery] = deque()
         self._waiters: deque[asyncio.Future[Delivery]] = deque()
         self._handed: set[Delivery] = set()
+        self._in_flight: set[Delivery] = set()  # given to a receive() that has not resumed
         self._drained: asyncio.Future[None] | None = None
         self._closing = False
         link.flow(credit)
@@ -517,14 +518,20 @@ class Receiver(_Link):
         self._held += 1
         self._give(Delivery(self, delivery, message))
 
-    def _give(self, item: Delivery) -> None:
+    def _give(self, item: Delivery, front: bool = False) -> None:
+        """To the oldest waiting ``receive()`` (in flight until it resumes), else the buffer
+        (at its ``front`` for a delivery put back)."""
         waiters = self._waiters
         while waiters:
             future = waiters.popleft()
             if not future.done():
                 future.set_result(item)
+                self._in_flight.add(item)
                 return
-        self._buffer.append(item)
+        if front:
+            self._buffer.appendleft(item)
+        else:
+            self._buffer.append(item)
 
     def _hand_out(self, item: Delivery) -> Delivery:
         if self.auto_accept:
@@ -538,26 +545,24 @@ class Receiver(_Link):
         it loses nothing: a delivery it was about to get goes to the next ``receive()``."""
         if self._buffer:
             return self._hand_out(self._buffer.popleft())
-        self._check()
-        future: asyncio.Future[Delivery] = self._loop.create_future()
-        self._waiters.append(future)
-        try:
-            item = await wait(future, deadline_of(timeout), "no message within the timeout")
-        except BaseException:
-            if future.done() and not future.cancelled() and future.exception() is None:
-                self._put_back(future.result())
-            raise
-        return self._hand_out(item)
-
-    def _put_back(self, item: Delivery) -> None:
-        """A delivery given to a receive() that was cancelled before it could return it."""
-        waiters = self._waiters
-        while waiters:
-            future = waiters.popleft()
-            if not future.done():
-                future.set_result(item)
-                return
-        self._buffer.appendleft(item)
+        deadline = deadline_of(timeout)
+        while True:
+            self._check()
+            future: asyncio.Future[Delivery] = self._loop.create_future()
+            self._waiters.append(future)
+            try:
+                item = await wait(future, deadline, "no message within the timeout")
+            except BaseException:
+                if future.done() and not future.cancelled() and future.exception() is None:
+                    # Handed to us, then cancelled before we could return it: the next one.
+                    item = future.result()
+                    self._in_flight.discard(item)
+                    if not item.stale:
+                        self._give(item, front=True)
+                raise
+            self._in_flight.discard(item)
+            if not item.stale:  # stale: the connection dropped meanwhile; it comes again
+                return self._hand_out(item)
 
     def __aiter__(self) -> Receiver:
         return self
@@ -582,11 +587,12 @@ class Receiver(_Link):
     def _on_lost(self, condition: Condition | None) -> None:
         """The transport dropped: what arrived on it is stale (the peer forgot it and sends it
         again); buffered ones are dropped, handed-out ones refuse to be settled."""
-        for item in list(self._handed) + list(self._buffer):
+        for item in [*self._handed, *self._buffer, *self._in_flight]:
             item.stale = True
             item.delivery.settle()
         self._handed.clear()
         self._buffer.clear()
+        self._in_flight.clear()
         self._held = 0
 
     def _on_remote_open(self) -> None:
