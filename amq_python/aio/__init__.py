@@ -10,6 +10,11 @@ gives connections, senders and receivers as awaitables over the same Container e
         async for delivery in receiver:
             async with delivery.settle_on_exit():
                 handle(delivery.message)
+
+A lost connection is reconnected as ``Container.connect`` does (``reconnect=``): the same
+Connection, Sender and Receiver objects re-attach and ``async for`` goes on. Deliveries received
+before the loss are ``stale`` (settling one raises StaleDelivery; the peer sends the message
+again); a ``send()`` still waiting for its outcome raises ConnectionLost (nothing is re-sent).
 """
 
 from ._connection import Connection, connect
