@@ -97,3 +97,19 @@ def test_sasl_wrong_password_fails(sasl_broker: tuple[BrokerProcess, str]) -> No
             )
 
     run_on("asyncio", main)
+
+
+def test_tls_default_domain_is_shared_and_checks_the_system_cas(
+    tls_broker: BrokerProcess,
+) -> None:
+    async def main() -> None:
+        url = f"amqps://127.0.0.1:{tls_broker.port}"
+        conns = [aio.connect(url, sni="localhost") for _ in range(2)]
+        for conn in conns:
+            # The test CA is not among the system's: verification fails (and is not retried).
+            with pytest.raises(ConnectionException, match="certificate verify failed"):
+                await conn
+        first, second = (conn.container.ssl.client for conn in conns)
+        assert first is second  # loaded once, off the loop, for every aio connection
+
+    run_on("asyncio", main)

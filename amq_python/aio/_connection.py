@@ -21,6 +21,7 @@ from .._endpoints import Sender as EngineSender
 from .._exceptions import ConnectionException
 from .._link_options import AtMostOnce
 from .._message import Message
+from .._transport import SSLDomain
 from .._url import Url
 from ..handlers import LARGE_MESSAGE, _drain, _receive
 from ._driver import AsyncioDriver
@@ -107,6 +108,28 @@ class _Replies(Receiver):
             future.set_result(message)
 
 
+class _DefaultDomain:
+    """The default client TLS domain (the system's CAs, host names checked), shared by the aio
+    connections that give no ``ssl_domain``: loading the CAs takes tens of milliseconds, so it
+    is made once, in the loop's executor."""
+
+    domain: SSLDomain | None = None
+    loading: asyncio.Future[SSLDomain] | None = None  # under way, on the loop that asked
+
+    @classmethod
+    async def get(cls) -> SSLDomain:
+        if cls.domain is not None:
+            return cls.domain
+        loop = asyncio.get_running_loop()
+        loading = cls.loading
+        if loading is None or loading.get_loop() is not loop:
+            loading = cls.loading = loop.run_in_executor(None, SSLDomain, SSLDomain.MODE_CLIENT)
+        domain = await asyncio.shield(loading)
+        cls.domain = domain
+        cls.loading = None
+        return domain
+
+
 class Connection:
     """A connection driven by the running asyncio loop. ``await`` it (or ``async with`` it)
     to wait until the peer has opened it; ``close()`` and ``wait_closed()`` end it."""
@@ -132,7 +155,13 @@ class Connection:
         )
         self._driver = AsyncioDriver(container, self._loop, self._on_driver_error, self._on_idle)
         self._driver.attach()
-        self._driver.kick()
+        self._setup: asyncio.Task[None] | None = None
+        tls = [u for u in (url, *(urls or ())) if u is not None and Url(u).scheme == Url.AMQPS]
+        if tls and options.get("ssl_domain") is None:
+            # Nothing runs (no pass, so no attempt) until the default domain is there.
+            self._setup = self._loop.create_task(self._set_up_tls())
+        else:
+            self._driver.kick()
 
     @property
     def container(self) -> Container:
@@ -145,6 +174,18 @@ class Connection:
         return self._connection
 
     def _kick(self) -> None:
+        if self._setup is None:
+            self._driver.kick()
+
+    async def _set_up_tls(self) -> None:
+        """Give the container the default client TLS domain, loaded off the loop, then start."""
+        try:
+            self._container.ssl.client = await _DefaultDomain.get()
+        except BaseException as e:  # noqa: BLE001 - ends the connection with this error
+            self._setup = None
+            self._on_driver_error(e)
+            return
+        self._setup = None
         self._driver.kick()
 
     # ----- the engine's side -----
