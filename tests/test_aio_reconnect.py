@@ -117,3 +117,24 @@ def test_send_waiting_for_its_outcome_gets_connection_lost() -> None:
         peer.kill()
         peer.wait()
         peer.stdout.close()
+
+
+def test_failover_urls() -> None:
+    dead = f"amqp://127.0.0.1:{free_port()}"  # nothing listens there
+    port = free_port()
+
+    async def main() -> list[str]:
+        loop = asyncio.get_running_loop()
+        broker = await loop.run_in_executor(None, lambda: BrokerProcess(port=port))
+        try:
+            live = f"amqp://127.0.0.1:{port}"
+            async with await aio.connect(urls=[dead, live], reconnect=Backoff(**FAST)) as conn:
+                sender = await conn.open_sender("failover")
+                await sender.send(Message(body="via the second URL"), timeout=10)
+                receiver = await conn.open_receiver("failover", auto_accept=True)
+                got = (await receiver.receive(timeout=10)).message.body
+                return [got, conn.connection.connected_address]
+        finally:
+            broker.stop()
+
+    assert run_on("asyncio", main) == ["via the second URL", f"amqp://127.0.0.1:{port}"]
