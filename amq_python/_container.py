@@ -158,7 +158,7 @@ class Container(Reactor):
         self.password: str | None = None
         self.sasl_config_name: str | None = None
         self.sasl_config_path: str | None = None
-        self._selector = Poller()
+        self._selector: Any = Poller()  # or, under asyncio, the driver's AsyncioPoller
         self._collector = ffi.gc(lib.pn_collector(), lib.pn_collector_free)
         self._context_out = ffi.new("void **")
         self._passes = 0  # _process_events calls so far: Channel.write_early's pass ids
@@ -179,6 +179,7 @@ class Container(Reactor):
         self.errors: list[tuple[type[BaseException], BaseException, TracebackType | None]] = []
         self._pushed: deque[Event] = deque()  # push_event(): dispatched before each wait
         self._events_stopped = False
+        self._driver: Any = None  # the asyncio driver while run_async (or aio) drives this
 
     @property
     def now(self) -> float:
@@ -205,6 +206,8 @@ class Container(Reactor):
             raise ValueError(f"schedule() delay must not be negative (got {delay})")
         task = Task(self, time.monotonic() + delay, handler)
         heapq.heappush(self._timers, (task.deadline, next(self._timer_seq), task))
+        if self._driver is not None:
+            self._driver.kick()  # called from a coroutine: the loop timer must be re-armed
         return task
 
     def _schedule_internal(self, delay: float, callback: Callable[[], None]) -> Task:
@@ -379,6 +382,8 @@ class Container(Reactor):
         connection._connector = connector
         self._connections.add(connection)
         connection.open()
+        if self._driver is not None:
+            self._driver.kick()
         return connection
 
     def _accept(self, sock: socket.socket, acceptor: Acceptor) -> None:
@@ -531,6 +536,8 @@ class Container(Reactor):
         ``obj.handler``) or else the container's handlers. An Event is pushed as itself."""
         if not self._events_stopped:
             self._pushed.append(python_event(obj, etype, self))
+            if self._driver is not None:
+                self._driver.kick()
 
     def stop_events(self) -> None:
         """Dispatch no more events, for tearing the container down after ``run()``: drop the
@@ -565,7 +572,10 @@ class Container(Reactor):
         raise (value if value is not None else exc_type()).with_traceback(tb)
 
     def wakeup(self) -> None:
-        """Nothing to do: injectors wake the loop themselves."""
+        """Under ``run_async``: process what code outside the handlers (a coroutine) changed
+        in the engine, soon. Under ``run()`` nothing to do: injectors wake the loop."""
+        if self._driver is not None:
+            self._driver.kick()
 
     def connection(self, handler: Any = None) -> Connection:
         """A new connection of this container, with no address yet: its events go to
@@ -641,6 +651,15 @@ class Container(Reactor):
             raise
         self._raise_errors()
         self._dispatch(Event(Event.REACTOR_FINAL, self, self))
+
+    async def run_async(self) -> None:
+        """``run()`` on the running asyncio loop, with no thread: the same handlers, dispatch,
+        connect and reconnect; the loop watches the sockets and timers (``aio._driver``).
+        Code outside the handlers that changes the engine calls ``wakeup()`` afterwards."""
+        # Imported here: programs that never use asyncio do not pay for importing it.
+        from .aio._driver import run_container
+
+        await run_container(self)
 
     def _abort(self) -> None:
         """Close every socket now: connections (their transports get a ``proton:io``
@@ -719,6 +738,8 @@ class Container(Reactor):
         for channel in list(self._channels.values()):
             if channel.sock is None and channel.connector is not None:
                 channel.io_error("container stopped")
+        if self._driver is not None:
+            self._driver.kick()
         self._raise_errors()
 
     # ----- event dispatch -----

@@ -28,6 +28,17 @@ EVENT_READ = selectors.EVENT_READ
 EVENT_WRITE = selectors.EVENT_WRITE
 
 
+def _numeric(host: str) -> bool:
+    """True for an IPv4 or IPv6 address literal (nothing to resolve)."""
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            socket.inet_pton(family, host)
+            return True
+        except (OSError, ValueError):
+            pass
+    return False
+
+
 def _nodelay(sock: socket.socket) -> None:
     try:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -87,12 +98,30 @@ class Channel:
 
     def start_connect(self, host: str, port: int) -> None:
         """Begin a non-blocking connect to each address ``host`` resolves to, in order, until
-        one accepts; the failures of all of them surface together as one transport error."""
+        one accepts; the failures of all of them surface together as one transport error.
+        Under the asyncio driver a host name is resolved without blocking the loop first."""
+        driver = self.container._driver
+        if driver is not None and not _numeric(host):
+            driver.resolve(host, port, self)
+            return
         try:
             infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
         except (OSError, UnicodeError) as e:
             self.io_error(f"cannot resolve {host!r}: {e}")
             return
+        self.connect_to(host, port, infos)
+
+    def resolved(self, host: str, port: int, infos: list[Any], error: BaseException | None) -> None:
+        """The asyncio driver's answer for ``host``: connect, or fail as ``start_connect``."""
+        if self._t is None or lib.pn_transport_closed(self._t):
+            return  # closed while the name was being resolved
+        if error is not None:
+            self.io_error(f"cannot resolve {host!r}: {error}")
+            return
+        self.connect_to(host, port, infos)
+
+    def connect_to(self, host: str, port: int, infos: list[Any]) -> None:
+        """Try ``infos`` (``getaddrinfo``'s answer for ``host``) in order."""
         self.target = f"{host}:{port}"
         self.addresses = [(family, proto, address) for family, _, proto, _, address in infos]
         self.failures = []

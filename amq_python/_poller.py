@@ -84,6 +84,11 @@ class EpollPoller:
                 found.append((entry[0], events & entry[1]))
         return found
 
+    def registrations(self) -> list[tuple[int, int, Any]]:
+        """Every watched descriptor as (fd, events, handler): for handing them to another
+        poller (the asyncio driver takes them over while it runs, then gives them back)."""
+        return [(fd, events, handler) for fd, (handler, events) in self._handlers.items()]
+
     def close(self) -> None:
         """Release the epoll descriptor."""
         self._handlers.clear()
@@ -111,6 +116,10 @@ class SelectorsPoller:
     def select(self, timeout: float | None = None) -> list[tuple[Any, int]]:
         """Wait at most ``timeout`` seconds and give each ready descriptor's (handler, events)."""
         return [(key.data, events) for key, events in self._selector.select(timeout)]
+
+    def registrations(self) -> list[tuple[int, int, Any]]:
+        """Every watched descriptor as (fd, events, handler)."""
+        return [(key.fd, key.events, key.data) for key in self._selector.get_map().values()]
 
     def close(self) -> None:
         """Release the selector."""

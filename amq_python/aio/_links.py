@@ -1,0 +1,612 @@
+"""Senders, receivers and deliveries of ``amq_python.aio``: futures over one Container's engine
+links, fed by the connection's engine handler (``_connection._Events``).
+
+Theory of operation:
+- Every engine call happens either in an engine event (inside a pass of the driver) or in a
+  coroutine step of the application; the latter then calls ``kick()``, so the driver writes
+  the change out in one pass per loop turn (many sends in one turn: one write).
+- Awaiting is always on a future this module owns. A timeout sets TimeoutError on that future
+  (``loop.call_at``), so no extra task runs per message and a cancelled or timed-out wait leaves
+  nothing behind: a credit waiter leaves the queue (passing on credit it was given), a
+  delivery handed to a cancelled ``receive()`` goes back to the front, a send whose outcome
+  nobody awaits any more is still settled when the outcome comes.
+- A receiver holds at most ``credit`` deliveries: the credit left at the peer plus the
+  deliveries buffered here plus the ones handed out and not yet settled is the window. Settling
+  one grants one more credit (batched per pass), never a whole window.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from proton_ext import lib
+
+from .._condition import Condition
+from .._delivery import Delivery as EngineDelivery
+from .._delivery import DispositionType
+from .._endpoints import Link
+from .._endpoints import Receiver as EngineReceiver
+from .._endpoints import Sender as EngineSender
+from .._exceptions import LinkException, ProtonException
+from .._message import Message
+from ._errors import (
+    ConnectionLost,
+    MessageModified,
+    MessageRejected,
+    MessageReleased,
+    StaleDelivery,
+)
+
+if TYPE_CHECKING:
+    from ._connection import Connection
+
+ACCEPTED = DispositionType.ACCEPTED
+REJECTED = DispositionType.REJECTED
+RELEASED = DispositionType.RELEASED
+MODIFIED = DispositionType.MODIFIED
+
+
+def _time_out(future: asyncio.Future[Any], what: str) -> None:
+    if not future.done():
+        future.set_exception(TimeoutError(what))
+
+
+async def wait(future: asyncio.Future[Any], deadline: float | None, what: str) -> Any:
+    """``await future``, failing it with TimeoutError at ``deadline`` (loop time) if set."""
+    if deadline is None:
+        return await future
+    handle = future.get_loop().call_at(deadline, _time_out, future, what)
+    try:
+        return await future
+    finally:
+        handle.cancel()
+
+
+def deadline_of(timeout: float | None) -> float | None:
+    """The loop time ``timeout`` seconds from now (None: no deadline)."""
+    if timeout is None:
+        return None
+    if timeout < 0:
+        raise ValueError(f"timeout must be None or seconds >= 0, not {timeout!r}")
+    return asyncio.get_running_loop().time() + timeout
+
+
+def outcome_error(delivery: EngineDelivery) -> BaseException | None:
+    """None when the peer accepted ``delivery``; else the exception saying what it did."""
+    state = delivery.remote_state
+    if state == ACCEPTED:
+        return None
+    remote = delivery.remote if delivery._impl is not None else None
+    if state == REJECTED:
+        return MessageRejected(delivery, remote.condition if remote is not None else None)
+    if state == MODIFIED and remote is not None:
+        return MessageModified(delivery, remote.failed, remote.undeliverable, remote.annotations)
+    if state == MODIFIED:
+        return MessageModified(delivery)
+    return MessageReleased(delivery)
+
+
+class _Link:
+    """What senders and receivers share: the engine link, opening, closing, failure."""
+
+    def __init__(self, connection: Connection, link: Link) -> None:
+        self._connection = connection
+        self._link = link
+        self._loop = connection._loop
+        self._opened: asyncio.Future[None] = self._loop.create_future()
+        self._closed: asyncio.Future[None] = self._loop.create_future()
+        self._error: BaseException | None = None
+        self._quiet = False  # the link ended cleanly: iteration stops instead of raising
+        link._aio = self  # type: ignore[attr-defined]
+        connection._links.add(self)
+
+    @property
+    def address(self) -> str | None:
+        """The address the peer attached to (a dynamic node's generated one), else ours."""
+        link = self._link
+        if link._impl is None:
+            return None
+        remote = link.remote_target if link.is_sender else link.remote_source
+        local = link.target if link.is_sender else link.source
+        return remote.address or local.address
+
+    @property
+    def link(self) -> Link:
+        """The engine link (the handler API's Sender or Receiver)."""
+        return self._link
+
+    async def wait_open(self, timeout: float | None = None) -> None:
+        """Wait until the peer has attached the link."""
+        await wait(asyncio.shield(self._opened), deadline_of(timeout), "link attach timed out")
+
+    def _check(self) -> None:
+        if self._error is not None:
+            raise self._error
+        link = self._link
+        if link._impl is None or link.state & lib.PN_LOCAL_CLOSED:
+            raise LinkException(f"link {link.name!r} is closed")
+
+    def _on_remote_open(self) -> None:
+        if not self._opened.done():
+            self._opened.set_result(None)
+
+    def _on_remote_close(self, condition: Condition | None) -> None:
+        """The peer detached: with a condition that is an error for every waiter."""
+        link = self._link
+        if condition is not None:
+            self._fail(LinkException(f"link {link.name!r} closed by the peer: {condition}"))
+        else:
+            self._fail(LinkException(f"link {link.name!r} closed by the peer"), quiet=True)
+        if not link.state & lib.PN_LOCAL_CLOSED:
+            link.close()
+
+    def _fail(self, error: BaseException, quiet: bool = False) -> None:
+        """End every wait with ``error`` (``quiet``: a clean end, iteration just stops)."""
+        if self._error is None:
+            self._error = error
+            self._quiet = quiet
+        if not self._opened.done():
+            self._opened.set_exception(error)
+            self._opened.exception()  # retrieved: nobody may be waiting for the attach
+        if not self._closed.done():
+            self._closed.set_result(None)
+
+    def _on_lost(self, condition: Condition | None) -> None:
+        """The transport dropped (the engine may re-attach this link on a new one)."""
+
+    async def close(self) -> None:
+        """Detach the link and wait for the peer's answer (or the connection's end)."""
+        link = self._link
+        if link._impl is not None and not link.state & lib.PN_LOCAL_CLOSED:
+            link.close()
+            self._connection._kick()
+        await asyncio.shield(self._closed)
+
+
+class Tracker:
+    """The outcome of one sent message. ``await tracker`` gives the engine Delivery once the
+    peer accepted it, or raises MessageRejected/MessageReleased/MessageModified (or
+    ConnectionLost); awaiting it again gives the same answer."""
+
+    __slots__ = ("delivery", "_future")
+
+    def __init__(self, delivery: EngineDelivery, future: asyncio.Future[BaseException | None]):
+        self.delivery = delivery
+        self._future = future
+
+    def done(self) -> bool:
+        """True once the outcome is known."""
+        return self._future.done()
+
+    async def wait(self, timeout: float | None = None) -> EngineDelivery:
+        """The delivery when accepted, else the outcome's exception; TimeoutError after
+        ``timeout`` seconds (the outcome is still tracked)."""
+        error = await wait(asyncio.shield(self._future), deadline_of(timeout), "no outcome yet")
+        if error is not None:
+            raise error
+        return self.delivery
+
+    def __await__(self) -> Any:
+        return self.wait().__await__()
+
+
+class Sender(_Link):
+    """Sends messages on one link: ``send()`` waits for credit and the outcome; ``submit()``
+    only for credit (backpressure)."""
+
+    _link: EngineSender
+
+    def __init__(self, connection: Connection, link: EngineSender, presettled: bool) -> None:
+        super().__init__(connection, link)
+        self.presettled = presettled
+        self._credit_waiters: deque[asyncio.Future[None]] = deque()
+        self._granted = 0  # waiters woken for credit that have not sent yet
+        self._outcomes: dict[EngineDelivery, asyncio.Future[BaseException | None]] = {}
+
+    async def __aenter__(self) -> Sender:
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    @property
+    def credit(self) -> int:
+        """Credit the peer has granted and we have not used."""
+        return self._link.credit if self._link._impl is not None else 0
+
+    @property
+    def unsettled(self) -> int:
+        """Messages sent whose outcome has not come yet."""
+        return len(self._outcomes)
+
+    async def _wait_credit(self, deadline: float | None) -> None:
+        """Return once this coroutine may send one message (in arrival order)."""
+        self._check()
+        if not self._credit_waiters and self.credit - self._granted > 0:
+            return
+        future: asyncio.Future[None] = self._loop.create_future()
+        self._credit_waiters.append(future)
+        try:
+            await wait(future, deadline, "no credit to send")
+        except BaseException:
+            if future.done() and not future.cancelled() and future.exception() is None:
+                self._granted -= 1  # woken, then cancelled: pass the credit on
+                self._wake()
+            else:
+                try:
+                    self._credit_waiters.remove(future)
+                except ValueError:
+                    pass
+            raise
+        self._granted -= 1
+        self._check()
+
+    def _wake(self) -> None:
+        """Wake as many credit waiters as there is credit for."""
+        waiters = self._credit_waiters
+        while waiters and self.credit - self._granted > 0:
+            future = waiters.popleft()
+            if not future.done():
+                self._granted += 1
+                future.set_result(None)
+
+    def _on_flow(self) -> None:
+        if self._credit_waiters:
+            self._wake()
+
+    def _transfer(self, message: Message) -> tuple[EngineDelivery, Any]:
+        """Send now (credit is there); the delivery and its outcome future (None if
+        pre-settled)."""
+        delivery = self._link.send(message)
+        self._connection._kick()
+        if self.presettled:
+            return delivery, None
+        future: asyncio.Future[BaseException | None] = self._loop.create_future()
+        self._outcomes[delivery] = future
+        return delivery, future
+
+    async def submit(self, message: Message, *, timeout: float | None = None) -> Tracker:
+        """Wait for credit (at most ``timeout`` seconds), send, and return the Tracker of the
+        outcome. Cancelled before the transfer, nothing is sent."""
+        await self._wait_credit(deadline_of(timeout))
+        delivery, future = self._transfer(message)
+        if future is None:
+            future = self._loop.create_future()
+            future.set_result(None)
+        return Tracker(delivery, future)
+
+    async def send(self, message: Message, *, timeout: float | None = None) -> EngineDelivery:
+        """Wait for credit, send, and wait for the outcome, all within ``timeout`` seconds.
+        Returns the delivery when the peer accepted it; raises MessageRejected,
+        MessageReleased or MessageModified otherwise (ConnectionLost if the connection dropped
+        first). Cancelled before the transfer, nothing is sent; after it, the outcome is still
+        tracked and settled when it comes."""
+        return await self._send(message, deadline_of(timeout))
+
+    async def _send(self, message: Message, deadline: float | None) -> EngineDelivery:
+        await self._wait_credit(deadline)
+        delivery, future = self._transfer(message)
+        if future is None:
+            return delivery
+        error = await wait(future, deadline, "no outcome within the timeout")
+        if error is not None:
+            raise error
+        return delivery
+
+    def _on_delivery(self, delivery: EngineDelivery) -> None:
+        """The peer updated one of our deliveries: on a final outcome (or its settlement),
+        resolve its future and settle it."""
+        impl = delivery._impl
+        if impl is None or not lib.pn_delivery_updated(impl):
+            return
+        state = lib.pn_delivery_remote_state(impl)
+        if state in (lib.PN_RECEIVED, 0) and not lib.pn_delivery_settled(impl):
+            return
+        future = self._outcomes.pop(delivery, None)
+        if future is not None and not future.done():
+            future.set_result(outcome_error(delivery))
+        delivery.settle()
+
+    def _on_lost(self, condition: Condition | None) -> None:
+        """Outcomes still awaited can no longer come: ConnectionLost, and settle them while
+        the old transport is still bound (so nothing reaches the next one)."""
+        outcomes, self._outcomes = self._outcomes, {}
+        for delivery, future in outcomes.items():
+            if not future.done():
+                future.set_result(ConnectionLost(condition))
+            delivery.settle()
+
+    def _fail(self, error: BaseException, quiet: bool = False) -> None:
+        super()._fail(error, quiet)
+        while self._credit_waiters:
+            waiter = self._credit_waiters.popleft()
+            if not waiter.done():
+                waiter.set_exception(error)
+        outcomes, self._outcomes = self._outcomes, {}
+        for _delivery, future in outcomes.items():
+            if not future.done():
+                future.set_result(error)
+
+
+class Delivery:
+    """A received message and its settlement: ``accept()``, ``reject()``, ``release()``,
+    ``modify()``, or ``settle_on_exit()`` around its processing."""
+
+    __slots__ = ("message", "delivery", "stale", "_receiver", "_settled")
+
+    def __init__(self, receiver: Receiver, delivery: EngineDelivery, message: Message) -> None:
+        self.message = message
+        self.delivery = delivery  # the engine delivery (tag, states)
+        self.stale = False  # it came before a reconnect: it can no longer be settled
+        self._receiver = receiver
+        self._settled = False
+
+    @property
+    def settled(self) -> bool:
+        """True once settled here (by this object, or because the receiver was closed)."""
+        return self._settled
+
+    def _settle(self, state: int, condition: Condition | None = None) -> None:
+        if self.stale:
+            raise StaleDelivery(
+                "this delivery arrived before the connection was lost; the peer will send "
+                "the message again"
+            )
+        if self._settled:
+            raise ProtonException("the delivery is already settled")
+        delivery = self.delivery
+        if condition is not None:
+            delivery.local.condition = condition
+        delivery.update(state)
+        delivery.settle()
+        self._settled = True
+        self._receiver._on_settled(self)
+
+    def accept(self) -> None:
+        """The message was processed."""
+        self._settle(ACCEPTED)
+
+    def reject(self, condition: Condition | None = None) -> None:
+        """The message is invalid and must not be delivered again; ``condition`` says why."""
+        self._settle(REJECTED, condition)
+
+    def release(self, delivered: bool = True) -> None:
+        """Give the message back: MODIFIED with delivery-failed when ``delivered`` (it counts
+        as an attempt, as in the handler API), plain RELEASED when not."""
+        if delivered:
+            self.modify(delivery_failed=True)
+        else:
+            self._settle(RELEASED)
+
+    def modify(
+        self,
+        *,
+        delivery_failed: bool = True,
+        undeliverable_here: bool = False,
+        annotations: dict[Any, Any] | None = None,
+    ) -> None:
+        """Give the message back with the MODIFIED outcome's fields."""
+        if not self.stale and not self._settled:
+            local = self.delivery.local
+            local.failed = delivery_failed
+            local.undeliverable = undeliverable_here
+            if annotations is not None:
+                local.annotations = annotations
+        self._settle(MODIFIED)
+
+    @asynccontextmanager
+    async def settle_on_exit(self) -> AsyncIterator[Delivery]:
+        """Accept when the block ends normally; release (RELEASED, not delivered) when it
+        raises or is cancelled. The release needs no await, so it is written even when the
+        task is being cancelled. A delivery settled inside the block is left as it is."""
+        try:
+            yield self
+        except BaseException:
+            if not self._settled and not self.stale:
+                self._settle(RELEASED)
+            raise
+        if not self._settled and not self.stale:
+            self._settle(ACCEPTED)
+
+    def __repr__(self) -> str:
+        return f"aio.Delivery(message={self.message!r}, settled={self._settled})"
+
+
+class Receiver(_Link):
+    """Receives messages on one link: an async iterator of Delivery, and ``receive()``.
+
+    It never holds more than ``credit`` deliveries, buffered and handed out unsettled counted
+    together; each settlement grants the peer one more."""
+
+    _link: EngineReceiver
+
+    def __init__(
+        self, connection: Connection, link: EngineReceiver, credit: int, auto_accept: bool
+    ) -> None:
+        super().__init__(connection, link)
+        if credit < 1:
+            raise ValueError(f"credit must be at least 1, not {credit}")
+        self.auto_accept = auto_accept
+        self._window = credit
+        self._held = 0  # deliveries buffered here plus handed out and not settled
+        self._buffer: deque[Delivery] = deque()
+        self._waiters: deque[asyncio.Future[Delivery]] = deque()
+        self._handed: set[Delivery] = set()
+        self._in_flight: set[Delivery] = set()  # given to a receive() that has not resumed
+        self._drained: asyncio.Future[None] | None = None
+        self._closing = False
+        link.flow(credit)
+
+    async def __aenter__(self) -> Receiver:
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    @property
+    def credit(self) -> int:
+        """The window: the most deliveries this receiver holds at once."""
+        return self._window
+
+    @property
+    def held(self) -> int:
+        """Deliveries buffered here plus those handed out and not settled yet."""
+        return self._held
+
+    @property
+    def buffered(self) -> int:
+        """Deliveries that arrived and were not handed out yet."""
+        return len(self._buffer)
+
+    def _top_up(self) -> None:
+        link = self._link
+        if link._impl is None or link.state & lib.PN_LOCAL_CLOSED:
+            return
+        more = self._window - self._held - link.credit
+        if more > 0:
+            link.flow(more)
+            self._connection._kick()
+
+    def _on_settled(self, item: Delivery) -> None:
+        self._handed.discard(item)
+        self._held -= 1
+        if not self._closing:
+            self._top_up()
+
+    def add_credit(self, n: int) -> None:
+        """Widen the window by ``n`` and grant it now."""
+        if n < 1:
+            raise ValueError(f"add_credit needs a positive number, not {n}")
+        self._window += n
+        self._top_up()
+
+    async def drain(self, timeout: float | None = None) -> None:
+        """Ask the peer to use the credit it has now or give it back, and wait until it has:
+        what it had is then buffered here. Settling tops credit up again afterwards."""
+        self._check()
+        link = self._link
+        if self._drained is None:
+            self._drained = self._loop.create_future()
+            link.drain(0)
+            self._connection._kick()
+            self._on_flow()
+        try:
+            await wait(asyncio.shield(self._drained), deadline_of(timeout), "drain timed out")
+        finally:
+            if self._drained is not None and self._drained.done():
+                self._drained = None
+
+    def _on_flow(self) -> None:
+        drained = self._drained
+        link = self._link
+        if drained is not None and not drained.done() and link._impl is not None:
+            if not link.draining():
+                link.drain_mode = False
+                drained.set_result(None)
+
+    def _on_message(self, delivery: EngineDelivery, message: Message) -> None:
+        """A whole message arrived: to the oldest waiting ``receive()``, else the buffer."""
+        self._held += 1
+        self._give(Delivery(self, delivery, message))
+
+    def _give(self, item: Delivery, front: bool = False) -> None:
+        """To the oldest waiting ``receive()`` (in flight until it resumes), else the buffer
+        (at its ``front`` for a delivery put back)."""
+        waiters = self._waiters
+        while waiters:
+            future = waiters.popleft()
+            if not future.done():
+                future.set_result(item)
+                self._in_flight.add(item)
+                return
+        if front:
+            self._buffer.appendleft(item)
+        else:
+            self._buffer.append(item)
+
+    def _hand_out(self, item: Delivery) -> Delivery:
+        if self.auto_accept:
+            item.accept()
+        else:
+            self._handed.add(item)
+        return item
+
+    async def receive(self, timeout: float | None = None) -> Delivery:
+        """The next delivery, waiting at most ``timeout`` seconds (TimeoutError). Cancelled,
+        it loses nothing: a delivery it was about to get goes to the next ``receive()``."""
+        if self._buffer:
+            return self._hand_out(self._buffer.popleft())
+        deadline = deadline_of(timeout)
+        while True:
+            self._check()
+            future: asyncio.Future[Delivery] = self._loop.create_future()
+            self._waiters.append(future)
+            try:
+                item = await wait(future, deadline, "no message within the timeout")
+            except BaseException:
+                if future.done() and not future.cancelled() and future.exception() is None:
+                    # Handed to us, then cancelled before we could return it: the next one.
+                    item = future.result()
+                    self._in_flight.discard(item)
+                    if not item.stale:
+                        self._give(item, front=True)
+                raise
+            self._in_flight.discard(item)
+            if not item.stale:  # stale: the connection dropped meanwhile; it comes again
+                return self._hand_out(item)
+
+    def __aiter__(self) -> Receiver:
+        return self
+
+    async def __anext__(self) -> Delivery:
+        try:
+            return await self.receive()
+        except LinkException:
+            if self._quiet:
+                raise StopAsyncIteration from None
+            raise
+
+    def _fail(self, error: BaseException, quiet: bool = False) -> None:
+        super()._fail(error, quiet)
+        while self._waiters:
+            future = self._waiters.popleft()
+            if not future.done():
+                future.set_exception(error)
+        if self._drained is not None and not self._drained.done():
+            self._drained.set_exception(error)
+
+    def _on_lost(self, condition: Condition | None) -> None:
+        """The transport dropped: what arrived on it is stale (the peer forgot it and sends it
+        again); buffered ones are dropped, handed-out ones refuse to be settled."""
+        for item in [*self._handed, *self._buffer, *self._in_flight]:
+            item.stale = True
+            item.delivery.settle()
+        self._handed.clear()
+        self._buffer.clear()
+        self._in_flight.clear()
+        self._held = 0
+
+    def _on_remote_open(self) -> None:
+        super()._on_remote_open()
+        self._top_up()  # after a re-attach the window starts afresh
+
+    async def close(self) -> None:
+        """Release the deliveries buffered and not handed out, then detach."""
+        self._closing = True
+        while self._buffer:
+            item = self._buffer.popleft()
+            if not item.stale:
+                item._settle(RELEASED)
+        await super().close()
+
+
+__all__ = ["Delivery", "Receiver", "Sender", "Tracker"]
