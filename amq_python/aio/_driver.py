@@ -255,4 +255,4 @@ async def run_container(container: Container) -> None:
     finally:
         driver.detach()
     container._raise_errors()
-    container._to_container_handlers(Event(Event.REACTOR_FINAL, container, container))
+    container._dispatch(Event(Event.REACTOR_FINAL, container, container))

@@ -33,12 +33,14 @@
  */
 #include "cyrus_sasl.h"
 
+#include <netdb.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <proton/sasl.h>
 #include <proton/sasl_plugin.h>
@@ -66,6 +68,7 @@ static char *g_app_name;
 static bool g_client_started, g_server_started;
 static bool g_proxy_any = true;
 static int g_client_rc, g_server_rc;
+static char g_server_fqdn[256];
 static __thread char g_last_error[AMQX_TEXT];
 
 static void set_last_error(const char *format, ...) {
@@ -161,6 +164,30 @@ static bool read_proxy_policy(const char *config_dir, const char *app) {
   return any;
 }
 
+/* The host's name as Cyrus would find it for a server (gethostname, then its canonical name
+   from the resolver, else the plain name), looked up once per process: left to Cyrus, every
+   accepted connection asks the resolver again, and a host whose name is not in /etc/hosts waits
+   on DNS for each one. GSSAPI's service principal and the default realm come from it. */
+static void find_server_fqdn(void) {
+  char host[sizeof g_server_fqdn];
+  if (gethostname(host, sizeof host) != 0) return;
+  host[sizeof host - 1] = '\0';
+  snprintf(g_server_fqdn, sizeof g_server_fqdn, "%s", host);
+  struct addrinfo hints, *info = NULL;
+  memset(&hints, 0, sizeof hints);
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_flags = AI_CANONNAME;
+  if (getaddrinfo(host, NULL, &hints, &info) == 0) {
+    if (info && info->ai_canonname) {
+      snprintf(g_server_fqdn, sizeof g_server_fqdn, "%s", info->ai_canonname);
+    }
+    freeaddrinfo(info);
+  }
+}
+
+/* NULL (Cyrus looks the name up itself) when gethostname failed. */
+static const char *server_fqdn(void) { return g_server_fqdn[0] ? g_server_fqdn : NULL; }
+
 static bool server_ready(void) {
   pthread_mutex_lock(&g_lock);
   if (!g_server_started) {
@@ -170,6 +197,7 @@ static bool server_ready(void) {
     if (g_config_dir) g_server_rc = sasl_set_path(SASL_PATH_TYPE_CONFIG, g_config_dir);
     if (g_server_rc == SASL_OK) g_server_rc = sasl_server_init(NULL, app);
     if (g_server_rc == SASL_OK) g_proxy_any = read_proxy_policy(g_config_dir, app);
+    if (g_server_rc == SASL_OK) find_server_fqdn();
     g_server_started = true;
   }
   int rc = g_server_rc;
@@ -377,8 +405,8 @@ static bool bridge_init_server(pn_transport_t *transport) {
     return false;
   }
   set_callbacks(bridge->callbacks, transport, false);
-  int rc = sasl_server_new(AMQX_CYRUS_SERVICE, NULL, NULL, NULL, NULL, bridge->callbacks,
-                           SASL_SUCCESS_DATA, &bridge->conn);
+  int rc = sasl_server_new(AMQX_CYRUS_SERVICE, server_fqdn(), NULL, NULL, NULL,
+                           bridge->callbacks, SASL_SUCCESS_DATA, &bridge->conn);
   if (rc == SASL_OK) rc = apply_properties(transport, bridge->conn, false);
   if (rc != SASL_OK) {
     fail_setup(transport, "server", bridge->conn);
@@ -820,7 +848,7 @@ int amqx_cyrus_client_mechs(char *buffer, size_t size) {
 int amqx_cyrus_server_mechs(char *buffer, size_t size) {
   if (!server_ready()) return -1;
   sasl_conn_t *conn = NULL;
-  int rc = sasl_server_new(AMQX_CYRUS_SERVICE, NULL, NULL, NULL, NULL, NULL, 0, &conn);
+  int rc = sasl_server_new(AMQX_CYRUS_SERVICE, server_fqdn(), NULL, NULL, NULL, NULL, 0, &conn);
   if (rc != SASL_OK) {
     set_last_error("sasl_server_new failed: %s", sasl_errstring(rc, NULL, NULL));
     return -1;
