@@ -17,6 +17,10 @@ from proton_ext import ffi, lib
 from tests.peers.kdc import Kdc
 from tests.peers.sasldb import SaslDb
 
+# Sets the process's Cyrus server configuration: runs before any test accepts a connection
+# (tests/conftest.py).
+pytestmark = pytest.mark.cyrus_server_config
+
 PASSWORD = "s3cret-Pa55"
 CONTAINER_IDS = {False: b"amqx-client-container", True: b"amqx-server-container"}
 AMQP_HEADER = b"AMQP\x00\x01\x00\x00"
