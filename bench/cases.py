@@ -40,6 +40,7 @@ MIXED = Variant("amq_python->proton", "amq_python", "proton")
 RHEA = Variant("rhea", "rhea", "proton")
 RHEA_AMQ = Variant("rhea->amq_python", "rhea", "amq_python")
 REVERSE = Variant("proton->amq_python", "proton", "amq_python")
+AIO = Variant("aio", "aio", "amq_python")  # amq_python.aio against amq_python's listener
 RHEAS = (RHEA, RHEA_AMQ)
 
 # The brokers of scenario 6, each a command line printing one line once it listens: ours picks
@@ -94,6 +95,19 @@ def _module(name: str, impl: str, port: int, *args: object) -> list[str]:
     return argv + ["--impl", impl, "--port", str(port)]
 
 
+def _aio(role: str, port: int, *args: object) -> list[str]:
+    """The command line of an ``amq_python.aio`` measuring role (``bench.scenarios.aio_client``)."""
+    return [
+        sys.executable,
+        "-m",
+        "bench.scenarios.aio_client",
+        role,
+        "--port",
+        str(port),
+        *map(str, args),
+    ]
+
+
 def throughput(size: int, prefetch: int, connections: int = 1) -> Runner:
     """Scenarios 1 and 5: a ``throughput listen`` process and a sender process."""
 
@@ -102,6 +116,8 @@ def throughput(size: int, prefetch: int, connections: int = 1) -> Runner:
         work = ["--n", str(settings.n), "--size", str(size)]
         if variant.impl == "rhea":
             sender = ["node", str(RHEA_SENDER), "--port", str(port), *work]
+        elif variant.impl == "aio":
+            sender = _aio("send", port, *work)
         else:
             sender = _module("throughput", variant.impl, port, "send", *work)
             sender += ["--connections", str(connections)]
@@ -149,7 +165,10 @@ def latency(variant: Variant, settings: Settings) -> dict[str, float]:
     """Scenario 2: a responder process and a requester process."""
     port = free_port()
     with listening(_module("latency", variant.peer, port, "respond")):
-        requester = _module("latency", variant.impl, port, "request")
+        if variant.impl == "aio":
+            requester = _aio("request", port)
+        else:
+            requester = _module("latency", variant.impl, port, "request")
         requester += ["--n", str(settings.requests), "--warmup", str(settings.warmup)]
         return measure(requester, settings.timeout)
 
@@ -197,11 +216,31 @@ def all_cases(settings: Settings) -> list[Case]:
     python = (PROTON, AMQ, MIXED)
     rate = ("msgs_per_s",)
     return [
-        Case("1. throughput 100 B, window 1000", rate, throughput(100, 1000), (*python, *RHEAS)),
-        Case("1. throughput 100 B, prefetch 10", rate, throughput(100, 10), (*python, *RHEAS)),
-        Case("1. throughput 10 KB, window 1000", rate, throughput(10240, 1000), (*python, *RHEAS)),
-        Case("1. throughput 10 KB, prefetch 10", rate, throughput(10240, 10), (*python, *RHEAS)),
-        Case("2. request/response latency", ("median_ms", "p99_ms"), latency, python),
+        Case(
+            "1. throughput 100 B, window 1000",
+            rate,
+            throughput(100, 1000),
+            (*python, AIO, *RHEAS),
+        ),
+        Case(
+            "1. throughput 100 B, prefetch 10",
+            rate,
+            throughput(100, 10),
+            (*python, AIO, *RHEAS),
+        ),
+        Case(
+            "1. throughput 10 KB, window 1000",
+            rate,
+            throughput(10240, 1000),
+            (*python, AIO, *RHEAS),
+        ),
+        Case(
+            "1. throughput 10 KB, prefetch 10",
+            rate,
+            throughput(10240, 10),
+            (*python, AIO, *RHEAS),
+        ),
+        Case("2. request/response latency", ("median_ms", "p99_ms"), latency, (*python, AIO)),
         Case("3. start-up: import + Container()", ("startup_ms",), startup, (PROTON, AMQ)),
         Case(
             f"4. memory: {settings.idle_connections} idle connections",

@@ -16,7 +16,7 @@ import subprocess
 from dataclasses import dataclass, field
 from importlib import metadata
 
-from bench.cases import AMQ, PROTON, RHEAS, Case, Variant
+from bench.cases import AIO, AMQ, PROTON, RHEAS, Case, Variant
 from bench.procs import REPO
 
 
@@ -135,6 +135,31 @@ def rhea_notes(cases: list[Case], results: Results) -> list[str]:
                 met = "met" if ours >= theirs else "NOT met"
                 notes.append(
                     f"- {case.title}: amq_python/{rhea.label} = {ours / theirs:.2f} ({met})"
+                )
+    return notes
+
+
+# Issue 14's targets for amq_python.aio against the handler API (Container) in the same run.
+AIO_TARGETS = {"msgs_per_s": 0.7, "median_ms": 1.5}
+
+
+def aio_notes(cases: list[Case], results: Results) -> list[str]:
+    """aio over Container, per case and metric with a target: throughput at least 0.7x,
+    median latency at most 1.5x."""
+    notes = []
+    for case in cases:
+        if AIO not in case.variants:
+            continue
+        for key, target in AIO_TARGETS.items():
+            ours = results.median(case, AMQ.label, key)
+            aio = results.median(case, AIO.label, key)
+            if key in case.metrics and ours and aio:
+                ratio = aio / ours
+                met = ratio >= target if METRICS[key].higher_is_better else ratio <= target
+                sign = "≥" if METRICS[key].higher_is_better else "≤"
+                notes.append(
+                    f"- {case.title}: aio/amq_python {METRICS[key].title} = {ratio:.2f} "
+                    f"(target {sign} {target:g}: {'met' if met else 'NOT met'})"
                 )
     return notes
 

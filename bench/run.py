@@ -27,9 +27,9 @@ from types import FrameType
 if __package__ in (None, ""):  # run as a script: make the ``bench`` package importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.cases import AMQ, MIXED, REVERSE, RHEA, RHEA_AMQ, Case, Settings, all_cases
+from bench.cases import AIO, AMQ, MIXED, REVERSE, RHEA, RHEA_AMQ, Case, Settings, all_cases
 from bench.procs import REPO, ChildError
-from bench.report import METRICS, Results, load_average, machine, rhea_notes, table
+from bench.report import METRICS, Results, aio_notes, load_average, machine, rhea_notes, table
 
 BENCH = REPO / "bench"
 AMQ_IMPORT = "import amq_python, amq_python.reactor, amq_python.handlers, amq_python.utils"
@@ -60,7 +60,7 @@ def unavailable() -> dict[str, str]:
     except subprocess.TimeoutExpired:
         error = "import took over 60 s"
     if error:
-        for variant in (AMQ, MIXED, REVERSE):
+        for variant in (AMQ, MIXED, REVERSE, AIO):
             reasons[variant.label] = f"amq_python does not import: {error}"
     if not (BENCH / "node_modules" / "rhea").is_dir():
         reasons[RHEA.label] = "rhea not installed (npm install --prefix bench)"
@@ -119,8 +119,10 @@ def report(cases: list[Case], results: Results, command: str, started_load: str)
             "over runs; ratios are medians over proton's median (latency: of medians and of p99s).",
             "`amq_python->proton` is our client against python-qpid-proton's listener; `rhea` and",
             "`rhea->amq_python` are the Node.js sender against python-qpid-proton's listener and",
-            "against ours. Targets are issue 8's; scenarios 5 and 6 have none. Throughput is",
-            "timed from the first send to the last ACCEPTED, on the sending side; through a broker",
+            "against ours; `aio` is our asyncio API (`amq_python.aio`) against our listener.",
+            "Targets are issue 8's (issue 14's for aio, below); scenarios 5 and 6 have none.",
+            "Throughput is timed from the first send to the last ACCEPTED, on the sending side;",
+            "through a broker",
             "(6, 6b: `X->Y` is producer X, consumer Y) from the producer's first send to the",
             "consumer's last accept.",
             "",
@@ -135,6 +137,10 @@ def report(cases: list[Case], results: Results, command: str, started_load: str)
             "## amq_python against rhea",
             "",
             *(rhea_notes(cases, results) or ["- no amq_python and rhea numbers to compare"]),
+            "",
+            "## amq_python.aio against the handler API",
+            "",
+            *(aio_notes(cases, results) or ["- no aio and amq_python numbers to compare"]),
             "",
             "## Skipped and failed",
             "",
@@ -157,7 +163,7 @@ def main(argv: list[str] | None = None) -> None:
     settings = dataclasses.replace(settings, **{k: v for k, v in overrides.items() if v})
     runs = args.runs or (1 if args.quick else 3)
     words = [w.strip().lower() for w in args.only.split(",")] if args.only else []
-    cases = [c for c in all_cases(settings) if not words or any(w in c.title for w in words)]
+    cases = [c for c in all_cases(settings) if not words or any(w in c.title.lower() for w in words)]
     started_load = load_average()
     results = Results(skipped=unavailable())
     for label, reason in results.skipped.items():

@@ -22,6 +22,7 @@ import math
 import socket
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from .._events import Event
@@ -182,14 +183,7 @@ class AsyncioDriver:
             self._guarded(None)
 
     def _ready(self, handler: Any, mask: int) -> None:
-        try:
-            handler.on_ready(mask)
-            self.run_pass()
-        except (KeyboardInterrupt, SystemExit):
-            self.container._abort()
-            raise
-        except BaseException as e:  # noqa: BLE001 - handed to the awaiting code, not lost
-            self.on_error(e)
+        self._guarded(partial(handler.on_ready, mask))
 
     def _timer_fired(self) -> None:
         self._timer = None

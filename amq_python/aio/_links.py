@@ -22,7 +22,7 @@ from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from proton_ext import lib
 
@@ -89,6 +89,9 @@ def outcome_error(delivery: EngineDelivery) -> BaseException | None:
     if state == MODIFIED:
         return MessageModified(delivery)
     return MessageReleased(delivery)
+
+
+_L = TypeVar("_L", bound="_Link")
 
 
 class _Link:
@@ -159,6 +162,14 @@ class _Link:
     def _on_lost(self, condition: Condition | None) -> None:
         """The transport dropped (the engine may re-attach this link on a new one)."""
 
+    async def __aenter__(self: _L) -> _L:
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
     async def close(self) -> None:
         """Detach the link and wait for the peer's answer (or the connection's end)."""
         link = self._link
@@ -207,14 +218,6 @@ class Sender(_Link):
         self._credit_waiters: deque[asyncio.Future[None]] = deque()
         self._granted = 0  # waiters woken for credit that have not sent yet
         self._outcomes: dict[EngineDelivery, asyncio.Future[BaseException | None]] = {}
-
-    async def __aenter__(self) -> Sender:
-        return self
-
-    async def __aexit__(
-        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
 
     @property
     def credit(self) -> int:
@@ -443,14 +446,6 @@ class Receiver(_Link):
         self._drained: asyncio.Future[None] | None = None
         self._closing = False
         link.flow(credit)
-
-    async def __aenter__(self) -> Receiver:
-        return self
-
-    async def __aexit__(
-        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
 
     @property
     def credit(self) -> int:
