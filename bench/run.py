@@ -163,7 +163,9 @@ def main(argv: list[str] | None = None) -> None:
     settings = dataclasses.replace(settings, **{k: v for k, v in overrides.items() if v})
     runs = args.runs or (1 if args.quick else 3)
     words = [w.strip().lower() for w in args.only.split(",")] if args.only else []
-    cases = [c for c in all_cases(settings) if not words or any(w in c.title.lower() for w in words)]
+    cases = [
+        c for c in all_cases(settings) if not words or any(w in c.title.lower() for w in words)
+    ]
     started_load = load_average()
     results = Results(skipped=unavailable())
     for label, reason in results.skipped.items():
