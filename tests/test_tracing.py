@@ -1,0 +1,228 @@
+"""amq_python.tracing with real parts: our embedded broker in its own process, producer and
+consumer processes (tests/tracing_client.py) that trace through the OpenTelemetry SDK's
+in-memory exporter and metric reader, and python-qpid-proton's own ``proton.tracing`` (with a
+Jaeger tracer) for interop. Each process writes what it recorded to a JSON file."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.broker_process import ROOT, BrokerProcess, running_broker
+
+pytest.importorskip("opentelemetry.sdk")
+
+CLIENT = str(ROOT / "tests" / "tracing_client.py")
+
+
+@pytest.fixture(scope="module")
+def broker() -> Iterator[BrokerProcess]:
+    with running_broker() as b:
+        yield b
+
+
+def run(tmp_path: Path, role: str, url: str, address: str, *extra: str) -> dict[str, Any]:
+    """Run one client process to its end; what it recorded."""
+    out = tmp_path / f"{role}-{address.strip('-/') or 'anon'}.json"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, CLIENT, role, url, address, str(out), *extra],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 0, f"{role} failed:\n{done.stdout}\n{done.stderr}"
+    return json.loads(out.read_text())
+
+
+def kind(spans: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
+    return [s for s in spans if s["kind"] == name]
+
+
+def total(metrics: dict[str, Any], name: str) -> float:
+    return sum(p["value"] if p["value"] is not None else p["count"] for p in metrics[name])
+
+
+def test_producer_broker_consumer_is_one_trace(tmp_path: Path, broker: BrokerProcess) -> None:
+    """Each consumer span's parent is the producer span of its message, in the same trace,
+    with the messaging attributes; outcome and settlement recorded; metrics counted."""
+    produced = run(tmp_path, "ours-produce", broker.url, "tr-one", "2")
+    consumed = run(tmp_path, "ours-consume", broker.url, "tr-one", "2")
+    senders = kind(produced["spans"], "PRODUCER")
+    receivers = kind(consumed["spans"], "CONSUMER")
+    assert len(senders) == 2 and len(receivers) == 2
+    by_id = {s["attributes"]["messaging.message.id"]: s for s in senders}
+    for received in receivers:
+        sent = by_id[received["attributes"]["messaging.message.id"]]
+        assert received["trace_id"] == sent["trace_id"]
+        assert received["parent_id"] == sent["span_id"]
+        assert received["name"] == "process tr-one"
+        assert received["attributes"]["amqp.delivery.outcome"] == "accepted"
+    for span in senders + receivers:
+        attributes = span["attributes"]
+        assert attributes["messaging.system"] == "amqp"
+        assert attributes["messaging.destination.name"] == "tr-one"
+        assert attributes["messaging.message.conversation_id"] == "conv-1"
+        assert attributes["messaging.message.body.size"] == 3
+        assert attributes["server.address"] == "127.0.0.1"
+        assert attributes["server.port"] == broker.port
+        assert attributes["network.peer.address"] == "127.0.0.1"
+        assert attributes["network.peer.port"] == broker.port
+    for sent in senders:
+        assert sent["name"] == "send tr-one"
+        assert sent["status"] == "UNSET"
+        assert sent["attributes"]["amqp.delivery.outcome"] == "accepted"
+    metrics = produced["metrics"]
+    assert total(metrics, "messaging.client.sent.messages") == 2
+    assert total(metrics, "amqp.client.accepted.messages") == 2
+    assert total(metrics, "amqp.client.outcome.duration") == 2  # histogram: 2 recorded
+    assert total(metrics, "amqp.client.unsettled.deliveries") == 0
+    assert total(metrics, "amqp.client.connection.attempts") == 1
+    assert "amqp.client.rejected.messages" not in metrics
+    assert total(consumed["metrics"], "messaging.client.consumed.messages") == 2
+
+
+def test_rejected_message_is_an_error_span_with_the_condition(
+    tmp_path: Path, broker: BrokerProcess
+) -> None:
+    """The broker rejects a message with no address (amqp:precondition-failed): the producer
+    span has error status with that condition, and the rejected counter counts it."""
+    produced = run(tmp_path, "ours-produce", broker.url, "-")
+    (sent,) = kind(produced["spans"], "PRODUCER")
+    assert sent["status"] == "ERROR"
+    assert sent["description"].startswith("amqp:precondition-failed: ")
+    assert sent["attributes"]["error.type"] == "amqp:precondition-failed"
+    assert sent["attributes"]["amqp.delivery.outcome"] == "rejected"
+    assert total(produced["metrics"], "amqp.client.rejected.messages") == 1
+    assert "amqp.client.accepted.messages" not in produced["metrics"]
+
+
+def test_reconnect_attempts_show_in_the_metrics(tmp_path: Path) -> None:
+    """Nothing listens: one first attempt and three reconnects before giving up."""
+    with socket.socket() as placeholder:
+        placeholder.bind(("127.0.0.1", 0))
+        port = placeholder.getsockname()[1]
+        recorded = run(tmp_path, "ours-reconnect", f"amqp://127.0.0.1:{port}", "x", "3")
+    metrics = recorded["metrics"]
+    assert total(metrics, "amqp.client.connection.attempts") == 4
+    assert total(metrics, "amqp.client.reconnects") == 3
+    (point,) = metrics["amqp.client.reconnects"]
+    assert point["attributes"] == {"server.address": "127.0.0.1", "server.port": port}
+
+
+def test_proton_tracing_producer_continues_in_our_consumer(
+    tmp_path: Path, broker: BrokerProcess
+) -> None:
+    """python-qpid-proton's proton.tracing writes Jaeger's uber-trace-id: our consumer span
+    joins that trace as a child of proton's send span."""
+    pytest.importorskip("jaeger_client")
+    produced = run(tmp_path, "proton-produce", broker.url, "tr-from-proton")
+    consumed = run(tmp_path, "ours-consume", broker.url, "tr-from-proton")
+    (sent,) = produced["spans"]
+    (received,) = kind(consumed["spans"], "CONSUMER")
+    assert int(received["trace_id"], 16) == int(sent["trace_id"], 16)
+    assert received["parent_id"] == sent["span_id"]
+
+
+@pytest.mark.parametrize("write_jaeger", [True, False], ids=["write-both", "w3c-only"])
+def test_our_producer_continues_in_a_proton_tracing_consumer(
+    tmp_path: Path, broker: BrokerProcess, write_jaeger: bool
+) -> None:
+    """With enable(write_jaeger=True) a proton.tracing consumer continues our trace; without
+    it (W3C only) proton.tracing cannot read the context and starts a trace of its own."""
+    pytest.importorskip("jaeger_client")
+    address = f"tr-to-proton-{write_jaeger}"
+    produced = run(tmp_path, "ours-produce", broker.url, address,
+                   *(["1", "--jaeger"] if write_jaeger else []))
+    consumed = run(tmp_path, "proton-consume", broker.url, address)
+    (sent,) = kind(produced["spans"], "PRODUCER")
+    (seen,) = consumed["consumed"]
+    assert "traceparent" in seen["annotation"]
+    assert ("uber-trace-id" in seen["annotation"]) == write_jaeger
+    if write_jaeger:
+        assert seen["trace_id"] == sent["trace_id"]
+        assert seen["parent_id"] == sent["span_id"]
+    else:
+        assert seen["trace_id"] != sent["trace_id"]
+
+
+def in_subprocess(code: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_init_tracer_without_opentelemetry_names_the_package() -> None:
+    done = in_subprocess("""
+        import sys
+        sys.modules["opentelemetry"] = None  # as if opentelemetry-api were not installed
+        import amq_python.tracing
+        amq_python.tracing.init_tracer("svc")
+    """)
+    assert done.returncode == 1
+    assert "ImportError: amq_python.tracing needs the opentelemetry-api package" in done.stderr
+    assert "amq_python[tracing]" in done.stderr
+
+
+def test_init_tracer_sets_a_default_provider_only_when_there_is_none() -> None:
+    """No provider set: init_tracer installs the SDK's, with the service name and the
+    exporter OTEL_TRACES_EXPORTER names (console: the span is printed at exit). A provider
+    the application set is kept."""
+    done = in_subprocess("""
+        import os
+        os.environ["OTEL_TRACES_EXPORTER"] = "console"
+        os.environ.pop("OTEL_SERVICE_NAME", None)
+        from opentelemetry import trace
+        import amq_python.tracing as tracing
+        tracer = tracing.init_tracer("svc-default")
+        assert tracing.get_tracer() is tracer and tracing.init_tracer("other") is tracer
+        provider = trace.get_tracer_provider()
+        print(type(provider).__module__, provider.resource.attributes["service.name"])
+        with tracer.start_as_current_span("hello-span"):
+            pass
+    """)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("opentelemetry.sdk.trace svc-default\n")
+    assert '"name": "hello-span"' in done.stdout
+    assert '"service.name": "svc-default"' in done.stdout
+    kept = in_subprocess("""
+        from opentelemetry import trace
+        from opentelemetry.sdk.trace import TracerProvider
+        mine = TracerProvider()
+        trace.set_tracer_provider(mine)
+        import amq_python.tracing as tracing
+        tracing.init_tracer("svc")
+        print(trace.get_tracer_provider() is mine)
+    """)
+    assert kept.returncode == 0, kept.stderr
+    assert kept.stdout == "True\n"
+
+
+def test_off_by_default_and_disable_restores_every_method() -> None:
+    """Importing tracing changes nothing; enable() wraps the hook points; disable() puts the
+    very same functions back (nothing is left on the per-message path)."""
+    import amq_python.tracing as tracing
+    from amq_python.tracing import _hooks
+
+    def current() -> list[Any]:
+        return [cls.__dict__.get(name) for cls, name, _ in _hooks.POINTS]
+
+    assert not tracing.enabled()
+    before = current()
+    assert all(before) and len(before) >= 8
+    tracing.enable()
+    try:
+        assert tracing.enabled()
+        during = current()
+        assert all(a is not b for a, b in zip(before, during))
+    finally:
+        tracing.disable()
+    assert current() == before
+    assert not tracing.enabled()
