@@ -40,6 +40,7 @@ MIXED = Variant("amq_python->proton", "amq_python", "proton")
 RHEA = Variant("rhea", "rhea", "proton")
 RHEA_AMQ = Variant("rhea->amq_python", "rhea", "amq_python")
 REVERSE = Variant("proton->amq_python", "proton", "amq_python")
+TRACED = Variant("amq_python+tracing", "amq_python+tracing", "amq_python+tracing")
 RHEAS = (RHEA, RHEA_AMQ)
 
 # The brokers of scenario 6, each a command line printing one line once it listens: ours picks
@@ -197,11 +198,16 @@ def all_cases(settings: Settings) -> list[Case]:
     python = (PROTON, AMQ, MIXED)
     rate = ("msgs_per_s",)
     return [
-        Case("1. throughput 100 B, window 1000", rate, throughput(100, 1000), (*python, *RHEAS)),
+        Case(
+            "1. throughput 100 B, window 1000",
+            rate,
+            throughput(100, 1000),
+            (*python, TRACED, *RHEAS),
+        ),
         Case("1. throughput 100 B, prefetch 10", rate, throughput(100, 10), (*python, *RHEAS)),
         Case("1. throughput 10 KB, window 1000", rate, throughput(10240, 1000), (*python, *RHEAS)),
         Case("1. throughput 10 KB, prefetch 10", rate, throughput(10240, 10), (*python, *RHEAS)),
-        Case("2. request/response latency", ("median_ms", "p99_ms"), latency, python),
+        Case("2. request/response latency", ("median_ms", "p99_ms"), latency, (*python, TRACED)),
         Case("3. start-up: import + Container()", ("startup_ms",), startup, (PROTON, AMQ)),
         Case(
             f"4. memory: {settings.idle_connections} idle connections",
@@ -228,7 +234,7 @@ def all_cases(settings: Settings) -> list[Case]:
             "6. via amq_python broker: 100 B, window 1000",
             rate,
             brokered(AMQ_BROKER, 100, 1000),
-            (*python, REVERSE),
+            (*python, REVERSE, TRACED),
         ),
         Case(
             "6b. via proton test broker: 100 B, window 1000",

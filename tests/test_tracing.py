@@ -226,3 +226,119 @@ def test_off_by_default_and_disable_restores_every_method() -> None:
         tracing.disable()
     assert current() == before
     assert not tracing.enabled()
+
+
+def test_console_example_prints_one_trace(broker: BrokerProcess) -> None:
+    """examples/tracing_console.py: the message, then its send and process spans (one trace,
+    the consumer span the producer span's child) and the metrics, as the console exporters
+    print them."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "tracing_console.py"), "--url", broker.url,
+         "--address", "tr-example"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    first, rest = done.stdout.split("\n", 1)
+    assert first == "Hello World!"
+    decoder, objects, at = json.JSONDecoder(), [], 0
+    while rest[at:].strip():
+        at += len(rest[at:]) - len(rest[at:].lstrip())
+        found, at = decoder.raw_decode(rest, at)
+        objects.append(found)
+    spans = {o["name"]: o for o in objects if "context" in o}
+    sent, received = spans["send tr-example"], spans["process tr-example"]
+    assert received["context"]["trace_id"] == sent["context"]["trace_id"]
+    assert received["parent_id"] == sent["context"]["span_id"]
+    assert sent["resource"]["attributes"]["service.name"] == "tracing-console-example"
+    names = {m["name"] for o in objects if "resource_metrics" in o
+             for r in o["resource_metrics"] for s in r["scope_metrics"] for m in s["metrics"]}
+    assert {"messaging.client.sent.messages", "amqp.client.accepted.messages",
+            "messaging.client.consumed.messages", "amqp.client.outcome.duration"} <= names
+
+
+def test_consumer_span_is_current_in_on_message_and_records_the_settlement() -> None:
+    """In one process (our listener): a message sent from on_message is a child of the
+    CONSUMER span; a Reject raised there is recorded as the settlement; a handler error ends
+    its span with error status (and ends run())."""
+    done = in_subprocess("""
+        import json
+        from opentelemetry import trace
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+        from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+        exporter = InMemorySpanExporter()
+        provider = TracerProvider()
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+        trace.set_tracer_provider(provider)
+        import amq_python.tracing
+        from amq_python import Message
+        from amq_python.handlers import MessagingHandler, Reject
+        from amq_python.reactor import Container
+        amq_python.tracing.init_tracer("one-process")
+
+        class Both(MessagingHandler):
+            sent = 0
+            def on_start(self, event):
+                self.acceptor = event.container.listen("127.0.0.1:0")
+                conn = event.container.connect(f"amqp://127.0.0.1:{self.acceptor.port}")
+                self.sender = event.container.create_sender(conn, "in")
+                self.forward = event.container.create_sender(conn, "out")
+            def on_sendable(self, event):
+                while event.sender is self.sender and event.sender.credit and self.sent < 2:
+                    event.sender.send(Message(body=self.sent, id=f"m{self.sent}"))
+                    self.sent += 1
+            def on_accepted(self, event):
+                if event.link is self.forward:  # f0 is settled: now the failing message
+                    self.sender.send(Message(body=2, id="m2"))
+            def on_message(self, event):
+                if event.message.id == "m0":
+                    self.forward.send(Message(body="forwarded", id="f0"))
+                elif event.message.id == "m1":
+                    raise Reject()
+                elif event.message.id == "m2":
+                    raise RuntimeError("handler failed")
+
+        try:
+            Container(Both()).run()
+        except RuntimeError as exc:
+            print("run() raised", exc)
+        print(json.dumps([
+            {"name": s.name, "id": s.attributes.get("messaging.message.id"),
+             "kind": s.kind.name, "span": s.context.span_id, "trace": s.context.trace_id,
+             "parent": s.parent.span_id if s.parent else None, "status": s.status.status_code.name,
+             "outcome": s.attributes.get("amqp.delivery.outcome")}
+            for s in exporter.get_finished_spans()]))
+    """)
+    assert done.returncode == 0, done.stderr
+    raised, dumped = done.stdout.splitlines()
+    assert raised == "run() raised handler failed"
+    spans = json.loads(dumped)
+    consumed = {s["id"]: s for s in spans if s["kind"] == "CONSUMER"}
+    produced = {s["id"]: s for s in spans if s["kind"] == "PRODUCER"}
+    forwarded = produced["f0"]
+    assert forwarded["parent"] == consumed["m0"]["span"]
+    assert forwarded["trace"] == produced["m0"]["trace"]
+    assert consumed["m0"]["outcome"] == "accepted"
+    assert consumed["m1"]["outcome"] == "rejected" and consumed["m1"]["status"] == "UNSET"
+    assert produced["m1"]["outcome"] == "rejected" and produced["m1"]["status"] == "ERROR"
+    assert consumed["m2"]["status"] == "ERROR"
+
+
+def test_uber_trace_id_round_trip_and_malformed_values() -> None:
+    """Jaeger's header as proton.tracing writes it (64-bit ids, URL-encoded or not) reads as
+    a remote span context; ours reads back the same; malformed ones are ignored."""
+    from opentelemetry.trace import SpanContext, TraceFlags
+
+    from amq_python.tracing._propagation import format_uber_trace_id, parse_uber_trace_id
+
+    found = parse_uber_trace_id("c4e2849d64fd7389:98dd51dc1160bc2b:0:1")
+    assert found is not None and found.is_remote and found.trace_flags.sampled
+    assert (found.trace_id, found.span_id) == (0xC4E2849D64FD7389, 0x98DD51DC1160BC2B)
+    assert parse_uber_trace_id("c4e2849d64fd7389%3A98dd51dc1160bc2b%3A0%3A0") == SpanContext(
+        0xC4E2849D64FD7389, 0x98DD51DC1160BC2B, is_remote=True, trace_flags=TraceFlags(0))
+    ours = SpanContext(1 << 100, 7, is_remote=False, trace_flags=TraceFlags(1))
+    back = parse_uber_trace_id(format_uber_trace_id(ours))
+    assert back is not None and (back.trace_id, back.span_id) == (1 << 100, 7)
+    for bad in ("", "1:2:3", "0:1:0:1", "1:0:0:1", "x:1:0:1", f"{1 << 128:x}:1:0:1"):
+        assert parse_uber_trace_id(bad) is None, bad

@@ -134,8 +134,12 @@ class Telemetry:
             try:
                 return original(handler, event)
             except BaseException as exc:
+                # The handler failed (run() ends with this error): end the span here, as the
+                # delivery may never be settled.
                 span.record_exception(exc)
                 span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
+                if delivery.__dict__.pop("_amq_flight", None) is not None:
+                    span.end()
                 raise
             finally:
                 otel_context.detach(token)
@@ -166,7 +170,7 @@ class Telemetry:
     ) -> Any:
         """A PRODUCER span from ``send()`` to the outcome, its context in the message."""
         address = sender.target.address or message.address
-        attributes = _span_attributes(sender, address, message, "send")
+        attributes, metric = _span_attributes(sender, address, message, "send")
         span = self.tracer.start_span(
             f"send {address}" if address else "send", kind=SpanKind.PRODUCER,
             attributes=attributes,
@@ -179,7 +183,6 @@ class Telemetry:
             span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
             span.end()
             raise
-        metric = {"messaging.destination.name": address or "", "amqp.link.name": sender.name}
         self.sent.add(1, metric)
         tag = delivery._tag
         if tag is not None:
@@ -228,13 +231,12 @@ class Telemetry:
         link = delivery._link
         address = link.source.address or link.remote_target.address or message.address
         parent = _propagation.extract(message)
-        attributes = _span_attributes(link, address, message, "process")
+        attributes, metric = _span_attributes(link, address, message, "process")
         span = self.tracer.start_span(
             f"process {address}" if address else "process", context=parent,
             kind=SpanKind.CONSUMER, attributes=attributes,
         )
-        self.received.add(1, {"messaging.destination.name": address or "",
-                              "amqp.link.name": link.name})
+        self.received.add(1, metric)
         if delivery._local_settled:
             span.set_attribute(OUTCOME, "presettled")
             span.end()
@@ -263,9 +265,14 @@ def _condition(delivery: Delivery) -> Any:
         return None
 
 
-def _span_attributes(link: Any, address: str | None, message: Message, operation: str) -> dict:
-    """The messaging attributes of a span about ``message`` on ``link``."""
+def _link_attributes(link: Any, address: str | None, operation: str) -> tuple[dict, dict]:
+    """The span attributes every message on ``link`` shares, and its metrics' attributes;
+    kept on the link while its address and socket stay the same."""
     connection = link.connection
+    channel = connection._channel
+    kept = link.__dict__.get("_amq_trace_attrs")
+    if kept is not None and kept[0] is channel and kept[1] == address and kept[2] == operation:
+        return kept[3], kept[4]
     attributes: dict[str, Any] = {
         "messaging.system": _SYSTEM,
         "messaging.operation.type": operation,
@@ -277,6 +284,18 @@ def _span_attributes(link: Any, address: str | None, message: Message, operation
     container = connection.container
     if container:
         attributes["messaging.client.id"] = container
+    network = _network(connection)
+    attributes.update(network)
+    metric = {"messaging.destination.name": address or "", "amqp.link.name": link.name}
+    if "network.peer.address" in network:
+        link.__dict__["_amq_trace_attrs"] = (channel, address, operation, attributes, metric)
+    return attributes, metric
+
+
+def _span_attributes(link: Any, address: str | None, message: Message, operation: str) -> tuple:
+    """The messaging attributes of a span about ``message`` on ``link``, and the metrics'."""
+    shared, metric = _link_attributes(link, address, operation)
+    attributes = dict(shared)
     message_id = message.id
     if message_id is not None:
         attributes["messaging.message.id"] = str(message_id)
@@ -288,8 +307,7 @@ def _span_attributes(link: Any, address: str | None, message: Message, operation
         attributes["messaging.message.body.size"] = len(body)
     elif isinstance(body, str):
         attributes["messaging.message.body.size"] = len(body.encode("utf-8", "surrogatepass"))
-    attributes.update(_network(connection))
-    return attributes
+    return attributes, metric
 
 
 def _server(connection: Any) -> dict[str, Any]:
