@@ -342,3 +342,40 @@ def test_uber_trace_id_round_trip_and_malformed_values() -> None:
     assert back is not None and (back.trace_id, back.span_id) == (1 << 100, 7)
     for bad in ("", "1:2:3", "0:1:0:1", "1:0:0:1", "x:1:0:1", f"{1 << 128:x}:1:0:1"):
         assert parse_uber_trace_id(bad) is None, bad
+
+
+def test_proton_tracing_program_runs_unmodified_under_compat(
+    tmp_path: Path, broker: BrokerProcess
+) -> None:
+    """A python-qpid-proton program that calls proton.tracing.init_tracer runs on us through
+    ``python -m amq_python.compat``, its send traced (console exporter)."""
+    program = tmp_path / "traced_sender.py"
+    program.write_text(textwrap.dedent(f"""
+        from proton import Message
+        from proton.handlers import MessagingHandler
+        from proton.reactor import Container
+        from proton.tracing import init_tracer
+
+        init_tracer("compat-sender")
+
+        class Send(MessagingHandler):
+            def on_start(self, event):
+                event.container.create_sender(event.container.connect("{broker.url}"), "tr-c")
+            def on_sendable(self, event):
+                event.sender.send(Message(body="x"))
+                event.sender.close()
+            def on_accepted(self, event):
+                event.connection.close()
+
+        Container(Send()).run()
+    """))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "amq_python.compat", str(program)], cwd=ROOT,
+        env={**env, "PYTHONPATH": str(ROOT), "OTEL_TRACES_EXPORTER": "console"},
+        capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert '"name": "send tr-c"' in done.stdout
+    assert '"amqp.delivery.outcome": "accepted"' in done.stdout
+    assert '"service.name": "compat-sender"' in done.stdout
