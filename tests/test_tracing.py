@@ -379,3 +379,84 @@ def test_proton_tracing_program_runs_unmodified_under_compat(
     assert '"name": "send tr-c"' in done.stdout
     assert '"amqp.delivery.outcome": "accepted"' in done.stdout
     assert '"service.name": "compat-sender"' in done.stdout
+
+
+def test_hook_points_registered_by_another_api() -> None:
+    """How ``aio`` attaches (amq_python.tracing._hooks): a class registering its hand-out
+    method as ``receive`` and its settle context as ``activate`` gets a CONSUMER span, child
+    of the producer's, current inside the (async) context, ended at the settlement. Here the
+    class is driven by a plain Handler that reads deliveries itself (no MessagingHandler)."""
+    done = in_subprocess("""
+        import asyncio, contextlib, json
+        from opentelemetry import trace
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+        from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+        exporter = InMemorySpanExporter()
+        provider = TracerProvider()
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+        trace.set_tracer_provider(provider)
+        import amq_python.tracing
+        from amq_python import Message
+        from amq_python.handlers import Handshaker, MessagingHandler
+        from amq_python.reactor import Container
+        from amq_python.tracing import _hooks
+
+        class HandedOut:  # the shape of aio's received-message object
+            def __init__(self, receiver, delivery, message):
+                self.delivery, self.message = delivery, message
+            @contextlib.asynccontextmanager
+            async def settle_on_exit(self):
+                yield self
+                self.delivery.update(self.delivery.ACCEPTED)
+                self.delivery.settle()
+
+        amq_python.tracing.init_tracer("hooks")
+        _hooks.register(HandedOut, "__init__", "receive")  # after enable: applied at once
+        _hooks.register(HandedOut, "settle_on_exit", "activate")
+        seen = {}
+
+        async def application(handed):
+            async with handed.settle_on_exit():
+                seen["current"] = trace.get_current_span().get_span_context().span_id
+
+        class Raw(Handshaker):
+            def on_link_remote_open(self, event):
+                super().on_link_remote_open(event)
+                if event.link.is_receiver:
+                    event.link.flow(1)
+            def on_delivery(self, event):
+                delivery = event.delivery
+                if event.link.is_receiver and delivery.readable and not delivery.partial:
+                    message = Message()
+                    message.decode(event.link.recv(delivery.pending))
+                    event.link.advance()
+                    asyncio.run(application(HandedOut(event.link, delivery, message)))
+
+        class Send(MessagingHandler):
+            def on_start(self, event):
+                self.acceptor = event.container.acceptor("127.0.0.1", 0, Raw())
+                conn = event.container.connect(f"amqp://127.0.0.1:{self.acceptor.port}")
+                event.container.create_sender(conn, "hooks")
+            def on_sendable(self, event):
+                if not getattr(self, "sent", False):
+                    event.sender.send(Message(body="x", id="h1"))
+                    self.sent = True
+            def on_accepted(self, event):
+                event.connection.close()
+                self.acceptor.close()
+
+        Container(Send()).run()
+        print(json.dumps({"current": seen.get("current"), "spans": [
+            {"kind": s.kind.name, "span": s.context.span_id, "trace": s.context.trace_id,
+             "parent": s.parent.span_id if s.parent else None,
+             "outcome": s.attributes.get("amqp.delivery.outcome")}
+            for s in exporter.get_finished_spans()]}))
+    """)
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout)
+    (consumer,) = [s for s in found["spans"] if s["kind"] == "CONSUMER"]
+    (producer,) = [s for s in found["spans"] if s["kind"] == "PRODUCER"]
+    assert consumer["parent"] == producer["span"] and consumer["trace"] == producer["trace"]
+    assert found["current"] == consumer["span"]
+    assert consumer["outcome"] == "accepted" and producer["outcome"] == "accepted"

@@ -15,8 +15,11 @@ The kinds, and the signature of the method each wraps:
   arrived: the PRODUCER span records it and ends;
 - ``process``: ``method(self, event)``, ``event.delivery`` and ``event.message`` a received
   message: a CONSUMER span, current while the method runs, ended when the delivery is settled;
-- ``receive``: ``method(self, delivery, message, ...)``: a received message handed to the
-  application: the same CONSUMER span, not made current (the application's task settles it);
+- ``receive``: ``method(self, ...)`` given a received message's engine Delivery and its
+  Message among its arguments (``aio``'s ``Delivery.__init__``, say): the same CONSUMER span,
+  not current (the application's task settles it later);
+- ``activate``: ``method(self, ...)`` returning a context manager (sync or async), ``self.delivery``
+  that engine Delivery (``aio``'s ``settle_on_exit``): its CONSUMER span is current inside;
 - ``attempt``: ``method(self)`` of an object with ``tries`` (0 on a first attempt) and a
   ``connection``: one connection attempt, a reconnect when ``tries`` is not 0.
 """
@@ -25,7 +28,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-KINDS = frozenset({"send", "settle", "outcome", "process", "receive", "attempt"})
+KINDS = frozenset({"send", "settle", "outcome", "process", "receive", "activate", "attempt"})
 
 POINTS: list[tuple[type, str, str]] = []
 """Every registered (class, method name, kind), in registration order."""

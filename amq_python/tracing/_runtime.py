@@ -41,6 +41,38 @@ class _Flight:
         self.unsettled = False
 
 
+class _Current:
+    """A context manager (sync or async) around another, with a span current inside it."""
+
+    def __init__(self, manager: Any, span: Any) -> None:
+        self._manager = manager
+        self._span = span
+        self._token: Any = None
+
+    def _attach(self) -> None:
+        self._token = otel_context.attach(trace.set_span_in_context(self._span))
+
+    def __enter__(self) -> Any:
+        self._attach()
+        return self._manager.__enter__()
+
+    def __exit__(self, *exc: Any) -> Any:
+        try:
+            return self._manager.__exit__(*exc)
+        finally:
+            otel_context.detach(self._token)
+
+    async def __aenter__(self) -> Any:
+        self._attach()
+        return await self._manager.__aenter__()
+
+    async def __aexit__(self, *exc: Any) -> Any:
+        try:
+            return await self._manager.__aexit__(*exc)
+        finally:
+            otel_context.detach(self._token)
+
+
 def _outcome_name(state: int) -> str:
     """accepted, rejected, ... for a delivery state; ``settled`` for none."""
     if not state:
@@ -90,6 +122,7 @@ class Telemetry:
             "outcome": self._wrap_outcome,
             "process": self._wrap_process,
             "receive": self._wrap_receive,
+            "activate": self._wrap_activate,
             "attempt": self._wrap_attempt,
         }
 
@@ -147,11 +180,25 @@ class Telemetry:
         return process
 
     def _wrap_receive(self, original: Callable[..., Any]) -> Callable[..., Any]:
-        def receive(owner: Any, delivery: Any, message: Any, *args: Any, **kwargs: Any) -> Any:
-            self.start_consumer(delivery, message)
-            return original(owner, delivery, message, *args, **kwargs)
+        def receive(owner: Any, *args: Any, **kwargs: Any) -> Any:
+            values = (*args, *kwargs.values())
+            delivery = next((v for v in values if isinstance(v, Delivery)), None)
+            message = next((v for v in values if isinstance(v, Message)), None)
+            if delivery is not None and message is not None:
+                self.start_consumer(delivery, message)
+            return original(owner, *args, **kwargs)
 
         return receive
+
+    def _wrap_activate(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        def activate(owner: Any, *args: Any, **kwargs: Any) -> Any:
+            manager = original(owner, *args, **kwargs)
+            flight = owner.delivery.__dict__.get("_amq_flight")
+            if flight is None:
+                return manager
+            return _Current(manager, flight.span)
+
+        return activate
 
     def _wrap_attempt(self, original: Callable[[Any], Any]) -> Callable[[Any], Any]:
         def attempt(connector: Any) -> Any:
