@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 from opentelemetry import context as otel_context
 from opentelemetry import metrics, trace
+from opentelemetry.metrics import Observation
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from .._connector import host_port
@@ -73,6 +74,30 @@ class _Current:
             otel_context.detach(self._token)
 
 
+class _Counts:
+    """Counts per attribute set, kept as plain integers and reported through an asynchronous
+    (observable) instrument when the metrics are collected: an ``add`` costs a dict update,
+    not a synchronous instrument's measurement."""
+
+    def __init__(self) -> None:
+        self.values: dict[tuple[Any, ...], int] = {}
+        self.attributes: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+    def add(self, amount: int, attributes: dict[str, Any]) -> None:
+        """Add ``amount`` to the count of ``attributes``."""
+        key = tuple(attributes.items())
+        values = self.values
+        if key in values:
+            values[key] += amount
+        else:
+            values[key] = amount
+            self.attributes[key] = attributes
+
+    def observe(self, options: Any) -> list[Observation]:
+        """The callback of the instrument: every count so far."""
+        return [Observation(v, self.attributes[k]) for k, v in list(self.values.items())]
+
+
 def _outcome_name(state: int) -> str:
     """accepted, rejected, ... for a delivery state; ``settled`` for none."""
     if not state:
@@ -88,7 +113,12 @@ class Telemetry:
         self.write_jaeger = write_jaeger
         self.tracer = trace.get_tracer("amq_python", __version__)
         meter = metrics.get_meter("amq_python", __version__)
-        count = meter.create_counter
+
+        def count(name: str, unit: str, description: str) -> _Counts:
+            counts = _Counts()
+            meter.create_observable_counter(name, [counts.observe], unit, description)
+            return counts
+
         self.sent = count("messaging.client.sent.messages", "{message}", "Messages sent")
         self.received = count(
             "messaging.client.consumed.messages", "{message}", "Messages received"
@@ -110,11 +140,13 @@ class Telemetry:
         self.reconnects = count(
             "amqp.client.reconnects", "{attempt}", "Connection attempts after a lost connection"
         )
+        self.unsettled = _Counts()
+        meter.create_observable_up_down_counter(
+            "amqp.client.unsettled.deliveries", [self.unsettled.observe], "{delivery}",
+            "Sent deliveries not yet settled",
+        )
         self.latency = meter.create_histogram(
             "amqp.client.outcome.duration", "s", "From send() to the message's outcome"
-        )
-        self.unsettled = meter.create_up_down_counter(
-            "amqp.client.unsettled.deliveries", "{delivery}", "Sent deliveries not yet settled"
         )
         self.factories: dict[str, Callable[[Any], Any]] = {
             "send": self._wrap_send,
@@ -202,7 +234,8 @@ class Telemetry:
 
     def _wrap_attempt(self, original: Callable[[Any], Any]) -> Callable[[Any], Any]:
         def attempt(connector: Any) -> Any:
-            attributes = _server(connector.connection)
+            host, port = host_port(connector.urls[connector.index])
+            attributes = {"server.address": host, "server.port": port}
             self.attempts.add(1, attributes)
             if connector.tries:
                 self.reconnects.add(1, attributes)
@@ -231,9 +264,6 @@ class Telemetry:
             span.end()
             raise
         self.sent.add(1, metric)
-        tag = delivery._tag
-        if tag is not None:
-            span.set_attribute("messaging.amqp.delivery_tag", tag.decode("utf-8", "replace"))
         if delivery._local_settled:
             span.set_attribute(OUTCOME, "presettled")
             span.end()
@@ -324,7 +354,6 @@ def _link_attributes(link: Any, address: str | None, operation: str) -> tuple[di
         "messaging.system": _SYSTEM,
         "messaging.operation.type": operation,
         "messaging.operation.name": operation,
-        "amqp.link.name": link.name,
     }
     if address:
         attributes["messaging.destination.name"] = address
