@@ -460,3 +460,15 @@ def test_hook_points_registered_by_another_api() -> None:
     assert consumer["parent"] == producer["span"] and consumer["trace"] == producer["trace"]
     assert found["current"] == consumer["span"]
     assert consumer["outcome"] == "accepted" and producer["outcome"] == "accepted"
+
+
+def test_the_library_does_not_import_tracing_or_opentelemetry() -> None:
+    """Off means absent: the client's modules, used fully, import neither."""
+    done = in_subprocess("""
+        import sys
+        import amq_python, amq_python.reactor, amq_python.handlers, amq_python.utils
+        print(sorted(m for m in sys.modules
+                     if m.startswith(("opentelemetry", "amq_python.tracing"))))
+    """)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "[]\n"
