@@ -31,15 +31,14 @@ OUTCOME = "amqp.delivery.outcome"
 class _Flight:
     """A delivery's span while it waits for its outcome (sent) or settlement (received)."""
 
-    __slots__ = ("span", "start", "attributes", "consumer", "ended", "unsettled")
+    __slots__ = ("span", "start", "attributes", "consumer", "ended")
 
     def __init__(self, span: Any, attributes: dict[str, Any], consumer: bool) -> None:
         self.span = span
         self.start = time.perf_counter()
-        self.attributes = attributes  # for the metrics: destination and link
+        self.attributes = attributes  # the metrics': destination and link
         self.consumer = consumer
         self.ended = False
-        self.unsettled = False
 
 
 class _Current:
@@ -268,10 +267,8 @@ class Telemetry:
             span.set_attribute(OUTCOME, "presettled")
             span.end()
             return delivery
-        flight = _Flight(span, metric, False)
-        flight.unsettled = True
         self.unsettled.add(1, metric)
-        delivery._amq_flight = flight
+        delivery._amq_flight = _Flight(span, metric, False)
         return delivery
 
     def end_producer(self, delivery: Delivery, flight: _Flight) -> None:
@@ -314,11 +311,7 @@ class Telemetry:
             kind=SpanKind.CONSUMER, attributes=attributes,
         )
         self.received.add(1, metric)
-        if delivery._local_settled:
-            span.set_attribute(OUTCOME, "presettled")
-            span.end()
-        else:
-            delivery._amq_flight = _Flight(span, {}, True)
+        delivery._amq_flight = _Flight(span, metric, True)
         return span
 
     def settling(self, delivery: Any, flight: _Flight) -> None:
@@ -331,8 +324,7 @@ class Telemetry:
             return
         if not flight.ended:
             self.end_producer(delivery, flight)
-        if flight.unsettled:
-            self.unsettled.add(-1, flight.attributes)
+        self.unsettled.add(-1, flight.attributes)
 
 
 def _condition(delivery: Delivery) -> Any:
