@@ -472,3 +472,21 @@ def test_the_library_does_not_import_tracing_or_opentelemetry() -> None:
     """)
     assert done.returncode == 0, done.stderr
     assert done.stdout == "[]\n"
+
+
+def test_default_exporter_not_installed_is_named() -> None:
+    """OTEL_TRACES_EXPORTER unset means otlp; without its package the warning says so."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    done = subprocess.run(
+        [sys.executable, "-c", "import amq_python.tracing as t; t.init_tracer('svc')"],
+        cwd=ROOT, env={**env, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    try:
+        import opentelemetry.exporter.otlp  # noqa: F401
+    except ImportError:
+        assert "<string>:1: RuntimeWarning: OTEL_TRACES_EXPORTER names 'otlp', which is not " \
+            "installed" in done.stderr
+    else:
+        assert done.stderr == ""

@@ -9,14 +9,12 @@ settings. Without the SDK, spans stay no-ops until the application sets a provid
 
 from __future__ import annotations
 
-import logging
 import os
+import warnings
 from importlib import metadata
 from typing import Any
 
 from opentelemetry import trace
-
-_log = logging.getLogger("amq_python.tracing")
 
 EXPORTER_GROUP = "opentelemetry_traces_exporter"
 
@@ -46,7 +44,7 @@ def install_default(service_name: str) -> bool:
 
 
 def _exporters() -> list[Any]:
-    """The span exporters ``OTEL_TRACES_EXPORTER`` names (a missing one is logged)."""
+    """The span exporters ``OTEL_TRACES_EXPORTER`` names (a missing one is a warning)."""
     names = [n.strip() for n in os.environ.get("OTEL_TRACES_EXPORTER", "otlp").split(",")]
     exporters = []
     for name in names:
@@ -54,9 +52,11 @@ def _exporters() -> list[Any]:
             continue
         found = _entry_point(name)
         if found is None:
-            _log.warning(
-                "OTEL_TRACES_EXPORTER names %r, which is not installed: spans are not exported "
-                "there (install its package, or set OTEL_TRACES_EXPORTER)", name
+            warnings.warn(
+                f"OTEL_TRACES_EXPORTER names {name!r}, which is not installed: spans are not "
+                "exported there (install its package, or set OTEL_TRACES_EXPORTER)",
+                RuntimeWarning,
+                stacklevel=4,  # init_tracer's caller
             )
             continue
         exporters.append(found.load()())
