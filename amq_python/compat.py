@@ -10,7 +10,7 @@ How it works:
    ``amq_python`` (one module object, so ``proton.Message is amq_python.Message`` and
    ``isinstance`` works across both spellings). Python's import machinery sets ``__spec__`` on
    the module it loads; the loader puts amq_python's own back, so amq_python is not changed.
-2. A ``proton`` name with no equivalent here (``proton._io``, ``proton.tracing``, ...)
+2. A ``proton`` name with no equivalent here (``proton._io``, ``proton._tracing``, ...)
    fails with ``ModuleNotFoundError`` naming amq_python, instead of reaching the real
    python-qpid-proton if it is also installed: mixing both in one program never works.
 3. ``install()`` also makes ``Container.connect()`` lenient: an unknown keyword (which
@@ -37,6 +37,7 @@ ALIASES: dict[str, str] = {
     "proton.reactor": "amq_python.reactor",
     "proton.handlers": "amq_python.handlers",
     "proton.utils": "amq_python.utils",
+    "proton.tracing": "amq_python.tracing",
     "proton._condition": "amq_python._condition",
     "proton._data": "amq_python._codec",
     "proton._delivery": "amq_python._delivery",

@@ -41,6 +41,7 @@ RHEA = Variant("rhea", "rhea", "proton")
 RHEA_AMQ = Variant("rhea->amq_python", "rhea", "amq_python")
 REVERSE = Variant("proton->amq_python", "proton", "amq_python")
 AIO = Variant("aio", "aio", "amq_python")  # amq_python.aio against amq_python's listener
+TRACED = Variant("amq_python+tracing", "amq_python+tracing", "amq_python+tracing")
 RHEAS = (RHEA, RHEA_AMQ)
 
 # The brokers of scenario 6, each a command line printing one line once it listens: ours picks
@@ -220,7 +221,7 @@ def all_cases(settings: Settings) -> list[Case]:
             "1. throughput 100 B, window 1000",
             rate,
             throughput(100, 1000),
-            (*python, AIO, *RHEAS),
+            (*python, AIO, TRACED, *RHEAS),
         ),
         Case(
             "1. throughput 100 B, prefetch 10",
@@ -240,7 +241,9 @@ def all_cases(settings: Settings) -> list[Case]:
             throughput(10240, 10),
             (*python, AIO, *RHEAS),
         ),
-        Case("2. request/response latency", ("median_ms", "p99_ms"), latency, (*python, AIO)),
+        Case(
+            "2. request/response latency", ("median_ms", "p99_ms"), latency, (*python, AIO, TRACED)
+        ),
         Case("3. start-up: import + Container()", ("startup_ms",), startup, (PROTON, AMQ)),
         Case(
             f"4. memory: {settings.idle_connections} idle connections",
@@ -267,7 +270,7 @@ def all_cases(settings: Settings) -> list[Case]:
             "6. via amq_python broker: 100 B, window 1000",
             rate,
             brokered(AMQ_BROKER, 100, 1000),
-            (*python, REVERSE),
+            (*python, REVERSE, TRACED),
         ),
         Case(
             "6b. via proton test broker: 100 B, window 1000",

@@ -17,7 +17,8 @@ import resource
 from dataclasses import dataclass
 from typing import Any
 
-IMPLS = ("proton", "amq_python")
+IMPLS = ("proton", "amq_python", "amq_python+tracing")
+TRACED = "amq_python+tracing"  # amq_python with amq_python.tracing on (see enable_tracing)
 READY = "READY"
 
 # Connections a client opens at a time: python-qpid-proton listens with a backlog of 10, and a
@@ -38,6 +39,9 @@ def load_api(impl: str) -> Api:
     """Import ``impl`` (``proton`` or ``amq_python``) and its reactor and handlers modules."""
     if impl not in IMPLS:
         raise ValueError(f"unknown implementation {impl!r}; expected one of {IMPLS}")
+    if impl == TRACED:
+        impl = "amq_python"
+        enable_tracing()
     root = importlib.import_module(impl)
     reactor = importlib.import_module(f"{impl}.reactor")
     handlers = importlib.import_module(f"{impl}.handlers")
@@ -46,6 +50,28 @@ def load_api(impl: str) -> Api:
         Container=reactor.Container,
         MessagingHandler=handlers.MessagingHandler,
     )
+
+
+def enable_tracing() -> None:
+    """amq_python.tracing on, as a traced service runs: the OpenTelemetry SDK recording every
+    span (batched to an exporter that drops them) and aggregating the metrics."""
+    from opentelemetry import metrics, trace
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+    class Drop(SpanExporter):
+        def export(self, spans: Any) -> SpanExportResult:
+            return SpanExportResult.SUCCESS
+
+    provider = TracerProvider()
+    provider.add_span_processor(BatchSpanProcessor(Drop()))
+    trace.set_tracer_provider(provider)
+    metrics.set_meter_provider(MeterProvider(metric_readers=[InMemoryMetricReader()]))
+    import amq_python.tracing
+
+    amq_python.tracing.init_tracer("bench")
 
 
 def parser(description: str) -> argparse.ArgumentParser:

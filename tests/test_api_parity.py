@@ -22,6 +22,7 @@ from __future__ import annotations
 import importlib
 import inspect
 from collections.abc import Callable
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -149,11 +150,11 @@ def compare_class(
     return found
 
 
-def differences() -> dict[str, str]:
+def differences(modules: list[tuple[str, str]] = MODULES) -> dict[str, str]:
     """Every difference between proton's public API and ours, keyed as in ALLOWED."""
     public: set[str] = set()
     pairs = []
-    for theirs_name, ours_name in MODULES:
+    for theirs_name, ours_name in modules:
         theirs, ours = importlib.import_module(theirs_name), importlib.import_module(ours_name)
         pairs.append((theirs_name, theirs, ours))
         public.update(public_names(theirs))
@@ -179,6 +180,27 @@ def differences() -> dict[str, str]:
                 if theirs_sig != ours_sig:
                     found[f"signature {key}"] = f"{theirs_sig} != {ours_sig}"
     return found
+
+
+def test_tracing_module_matches() -> None:
+    """``proton.tracing`` against ``amq_python.tracing``, compared in a child process:
+    importing proton.tracing patches proton's Sender and handlers for the whole process."""
+    import json
+    import subprocess
+    import sys
+
+    import pytest
+
+    pytest.importorskip("jaeger_client")
+    code = (
+        "import json; from tests.test_api_parity import differences; "
+        "print(json.dumps(differences([('proton.tracing', 'amq_python.tracing')])))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, cwd=str(Path(__file__).resolve().parent.parent))
+    assert done.returncode == 0, done.stderr
+    new = {k: v for k, v in json.loads(done.stdout).items() if k not in ALLOWED}
+    assert not new, f"new API differences from proton.tracing: {new}"
 
 
 def test_no_new_differences() -> None:

@@ -147,8 +147,10 @@ def test_runner_resolves_proton_to_amq_python(tmp_path: Path) -> None:
         "print(proton is amq_python, Container.__module__, proton.utils.__name__)\n"
         "print(proton._message.Message is amq_python.Message, amq_python.__spec__.name)\n"
         "print(sys.argv)\n"
+        "import proton.tracing, amq_python.tracing\n"
+        "print(proton.tracing is amq_python.tracing)\n"
         "try:\n"
-        "    import proton.tracing\n"
+        "    import proton._io\n"
         "except ModuleNotFoundError as e:\n"
         "    print('missing', e.name)\n"
     )
@@ -162,7 +164,8 @@ def test_runner_resolves_proton_to_amq_python(tmp_path: Path) -> None:
         "True amq_python._container amq_python.utils",
         "True amq_python",
         repr([str(probe), "one", "two"]),
-        "missing proton.tracing",
+        "True",
+        "missing proton._io",
     ]
 
 

@@ -128,7 +128,7 @@ def test_wheel_holds_the_compiled_binding_not_its_sources(built: Built) -> None:
     """The wheel has the compiled module and py.typed; the C build inputs stay in the sdist."""
     names = zipfile.ZipFile(built.wheel).namelist()
     assert any(name.startswith("proton_ext/_cproton.") and name.endswith(".so") for name in names)
-    assert "amq_python/py.typed" in names
+    assert "amq_python/py.typed" in names and "amq_python/tracing/__init__.py" in names
     assert f"amq_python-{VERSION}.dist-info/licenses/LICENSE" in names
     assert [name for name in names if name.endswith((".c", ".h", ".pyc"))] == []
 
@@ -185,7 +185,8 @@ def test_metadata_is_complete(built: Built) -> None:
     assert values["Requires-Python"] == [">=3.9"]
     assert "Typing :: Typed" in values["Classifier"]
     assert len(values["Project-URL"]) >= 3
-    assert values["Requires-Dist"] == ["cffi>=1.15"]
+    assert values["Requires-Dist"] == ["cffi>=1.15", 'opentelemetry-api>=1.20; extra == "tracing"']
+    assert values["Provides-Extra"] == ["tracing"]
 
 
 def test_version_has_one_source() -> None:
