@@ -7,7 +7,7 @@ and ``proton.utils``. The C engine is reached through ``proton_ext``, our cffi b
 
 from proton_ext import lib as _lib
 
-from ._codec import (
+from ._core._codec import (
     UNDESCRIBED,
     AnnotationDict,
     Array,
@@ -31,8 +31,8 @@ from ._codec import (
     ulong,
     ushort,
 )
-from ._condition import Condition
-from ._delivery import (
+from ._core._condition import Condition
+from ._core._delivery import (
     ACCEPTED,
     MODIFIED,
     RECEIVED,
@@ -42,9 +42,9 @@ from ._delivery import (
     Disposition,
     DispositionType,
 )
-from ._endpoints import Connection, Endpoint, Link, Receiver, Sender, Session, Terminus
-from ._events import Collector, Event, EventType, Handler
-from ._exceptions import (
+from ._core._endpoints import Connection, Endpoint, Link, Receiver, Sender, Session, Terminus
+from ._core._events import Collector, Event, EventType, Handler
+from ._core._exceptions import (
     ConnectionException,
     DataException,
     Interrupt,
@@ -58,9 +58,9 @@ from ._exceptions import (
     TransportException,
     UnavailableError,
 )
-from ._message import Message
-from ._transport import SASL, SSL, SSLDomain, SSLSessionDetails, Transport
-from ._url import Url
+from ._core._message import Message
+from ._core._transport import SASL, SSL, SSLDomain, SSLSessionDetails, Transport
+from ._core._url import Url
 from ._version import __version__ as __version__  # this distribution's; VERSION is proton's API
 
 # The Qpid Proton C engine we run on, as its <proton/version.h> says at build time. It can differ

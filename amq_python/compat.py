@@ -38,19 +38,19 @@ ALIASES: dict[str, str] = {
     "proton.handlers": "amq_python.handlers",
     "proton.utils": "amq_python.utils",
     "proton.tracing": "amq_python.tracing",
-    "proton._condition": "amq_python._condition",
-    "proton._data": "amq_python._codec",
-    "proton._delivery": "amq_python._delivery",
-    "proton._endpoints": "amq_python._endpoints",
-    "proton._events": "amq_python._events",
-    "proton._exceptions": "amq_python._exceptions",
-    "proton._handler": "amq_python._events",
+    "proton._condition": "amq_python._core._condition",
+    "proton._data": "amq_python._core._codec",
+    "proton._delivery": "amq_python._core._delivery",
+    "proton._endpoints": "amq_python._core._endpoints",
+    "proton._events": "amq_python._core._events",
+    "proton._exceptions": "amq_python._core._exceptions",
+    "proton._handler": "amq_python._core._events",
     "proton._handlers": "amq_python.handlers",
-    "proton._message": "amq_python._message",
+    "proton._message": "amq_python._core._message",
     "proton._reactor": "amq_python.reactor",
-    "proton._selectable": "amq_python._selectable",
-    "proton._transport": "amq_python._transport",
-    "proton._url": "amq_python._url",
+    "proton._selectable": "amq_python._reactor._selectable",
+    "proton._transport": "amq_python._core._transport",
+    "proton._url": "amq_python._core._url",
     "proton._utils": "amq_python.utils",
 }
 
@@ -119,7 +119,7 @@ def install() -> AliasFinder:
         )
     finder = AliasFinder()
     sys.meta_path.insert(0, finder)
-    from . import _container
+    from ._reactor import _container
 
     _container.LENIENT_OPTIONS = True
     return finder

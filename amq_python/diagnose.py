@@ -36,7 +36,7 @@ from typing import Any
 from proton_ext import ffi, lib
 
 from . import VERSION
-from ._transport import SSLDomain, missing_mechanisms, set_cyrus_config
+from ._core._transport import SSLDomain, missing_mechanisms, set_cyrus_config
 from ._version import __version__
 
 COMMON_MECHANISMS = (

@@ -20,13 +20,13 @@ from typing import Any
 
 from proton_ext import ffi, lib
 
-from ._delivery import ACCEPTED, MODIFIED, REJECTED, RELEASED, Delivery
-from ._endpoints import Endpoint, Receiver, Sender
-from ._events import Event, Handler, call, only_for
-from ._exceptions import ProtonException
-from ._message import decode_message
-from ._selectable import IOHandler, PythonIO
-from ._transactions import Transaction, TransactionHandler
+from ._core._delivery import ACCEPTED, MODIFIED, REJECTED, RELEASED, Delivery
+from ._core._endpoints import Endpoint, Receiver, Sender
+from ._core._events import Event, Handler, call, only_for
+from ._core._exceptions import ProtonException
+from ._core._message import decode_message
+from ._reactor._selectable import IOHandler, PythonIO
+from ._reactor._transactions import Transaction, TransactionHandler
 
 _LOCAL_MASK = lib.PN_LOCAL_MASK
 _REMOTE_MASK = lib.PN_REMOTE_MASK

@@ -1,11 +1,8 @@
 """``amq_python.reactor``: the names of python-qpid-proton's ``proton.reactor``."""
 
-from ._backoff import Backoff
-from ._container import Container, Task
-from ._events import Handler
-from ._injector import ApplicationEvent, EventInjector
-from ._io import Acceptor
-from ._link_options import (
+from ._core._backoff import Backoff
+from ._core._events import Handler
+from ._core._link_options import (
     AtLeastOnce,
     AtMostOnce,
     Copy,
@@ -18,8 +15,11 @@ from ._link_options import (
     Selector,
     SenderOption,
 )
-from ._reactor import Reactor
-from ._transactions import Transaction
+from ._reactor._base import Reactor
+from ._reactor._container import Container, Task
+from ._reactor._injector import ApplicationEvent, EventInjector
+from ._reactor._io import Acceptor
+from ._reactor._transactions import Transaction
 
 __all__ = [
     "Acceptor",

@@ -29,19 +29,19 @@ from typing import TYPE_CHECKING, Any, Callable, Literal, Union
 
 from proton_ext import lib
 
-from ._delivery import MODIFIED, REJECTED, RELEASED, Delivery, DispositionType, detach_settled
-from ._endpoints import Connection, Link, Receiver, Sender
-from ._events import Event, Handler
-from ._exceptions import ConnectionException, LinkException, ProtonException, Timeout
-from ._message import Message
+from ._core._delivery import MODIFIED, REJECTED, RELEASED, Delivery, DispositionType, detach_settled
+from ._core._endpoints import Connection, Link, Receiver, Sender
+from ._core._events import Event, Handler
+from ._core._exceptions import ConnectionException, LinkException, ProtonException, Timeout
+from ._core._message import Message
 from .handlers import IncomingMessageHandler, MessagingHandler
 
 if TYPE_CHECKING:
-    from ._backoff import Backoff
-    from ._container import Container
-    from ._link_options import LinkOption
-    from ._transport import SSLDomain
-    from ._url import Url
+    from ._core._backoff import Backoff
+    from ._core._link_options import LinkOption
+    from ._core._transport import SSLDomain
+    from ._core._url import Url
+    from ._reactor._container import Container
 
 _REMOTE_UNINIT = lib.PN_REMOTE_UNINIT
 _REMOTE_ACTIVE = lib.PN_REMOTE_ACTIVE
@@ -361,7 +361,7 @@ class BlockingConnection(Handler):
         reconnect: None | Literal[False] | Backoff = None,
         **kwargs: Any,
     ) -> None:
-        from ._container import Container
+        from ._reactor._container import Container
 
         super().__init__()
         self.disconnected = False

@@ -34,13 +34,13 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from amq_python import Data, Url  # noqa: E402
-from amq_python._connect_config import parse_connect_config  # noqa: E402
-from amq_python._endpoints import Connection  # noqa: E402
-from amq_python._exceptions import ProtonException  # noqa: E402
-from amq_python._io import Channel  # noqa: E402
-from amq_python._message import decode_message  # noqa: E402
-from amq_python._transport import Transport  # noqa: E402
-from amq_python._wrapper import live  # noqa: E402
+from amq_python._core._connect_config import parse_connect_config  # noqa: E402
+from amq_python._core._endpoints import Connection  # noqa: E402
+from amq_python._core._exceptions import ProtonException  # noqa: E402
+from amq_python._core._message import decode_message  # noqa: E402
+from amq_python._core._transport import Transport  # noqa: E402
+from amq_python._core._wrapper import live  # noqa: E402
+from amq_python._reactor._io import Channel  # noqa: E402
 from amq_python.handlers import MessagingHandler  # noqa: E402
 from amq_python.reactor import Container  # noqa: E402
 from proton_ext import ffi, lib  # noqa: E402

@@ -33,7 +33,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from amq_python import Message  # noqa: E402
-from amq_python._wrapper import live_count  # noqa: E402
+from amq_python._core._wrapper import live_count  # noqa: E402
 from amq_python.handlers import MessagingHandler  # noqa: E402
 from amq_python.reactor import Container  # noqa: E402
 

@@ -199,7 +199,7 @@ def sample_messages(module: ModuleType) -> list[Any]:
 
 def live_wrappers() -> dict[Any, Any]:
     """A snapshot of amq_python's wrapper registry, for ``new_wrappers`` to compare with."""
-    from amq_python._wrapper import live
+    from amq_python._core._wrapper import live
 
     return dict(live)
 
@@ -207,6 +207,6 @@ def live_wrappers() -> dict[Any, Any]:
 def new_wrappers(snapshot: dict[Any, Any]) -> list[str]:
     """The wrappers registered since ``snapshot`` and still there: what a test leaked, by type.
     (A count would also see earlier tests' stale entries leave as their addresses are reused.)"""
-    from amq_python._wrapper import live
+    from amq_python._core._wrapper import live
 
     return [repr(wrapper) for key, wrapper in live.items() if snapshot.get(key) is not wrapper]

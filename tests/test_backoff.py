@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from amq_python._backoff import Policy
+from amq_python._core._backoff import Policy
 from amq_python.reactor import Backoff
 
 

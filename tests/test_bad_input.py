@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from amq_python import Message, Url
-from amq_python._exceptions import LinkException, ProtonException
+from amq_python._core._exceptions import LinkException, ProtonException
 from amq_python.handlers import MessagingHandler
 from amq_python.reactor import Container
 from tests.helpers import Peer, run

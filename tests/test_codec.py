@@ -8,8 +8,8 @@ from typing import Any
 import proton
 import pytest
 
-from amq_python import _codec as c
-from amq_python._exceptions import DataException
+from amq_python._core import _codec as c
+from amq_python._core._exceptions import DataException
 
 
 def table(m: Any) -> list[Any]:

@@ -161,7 +161,7 @@ def test_runner_resolves_proton_to_amq_python(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
-        "True amq_python._container amq_python.utils",
+        "True amq_python._reactor._container amq_python.utils",
         "True amq_python",
         repr([str(probe), "one", "two"]),
         "True",

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from amq_python import Message, SSLDomain
-from amq_python._connect_config import (
+from amq_python._core._connect_config import (
     ConnectConfigError,
     find_connect_file,
     load_connect_config,

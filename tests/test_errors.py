@@ -1,7 +1,7 @@
 """A C error becomes a Python exception carrying the engine's own text (``pn_error_text``).
 
 Each test makes the C engine fail for real, then passes its return code and ``pn_error_t`` to
-``amq_python._exceptions.check`` and compares the exception's text with what C says.
+``amq_python._core._exceptions.check`` and compares the exception's text with what C says.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from amq_python._exceptions import (
+from amq_python._core._exceptions import (
     DataException,
     MessageException,
     ProtonException,

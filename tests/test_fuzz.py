@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from amq_python import Data
-from amq_python._exceptions import DataException, ProtonException
-from amq_python._message import decode_message
+from amq_python._core._exceptions import DataException, ProtonException
+from amq_python._core._message import decode_message
 from fuzz.targets import TARGETS, engine_client, engine_server, sasl_client
 from tests.peers import amqp_wire as w
 

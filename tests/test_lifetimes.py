@@ -179,7 +179,7 @@ def test_a_new_wrapper_at_a_stale_address_retires_the_old_one() -> None:
     unfinished) and the allocator hands its address to a new object, the old wrapper lets go
     of the pointer instead of standing for the new object."""
     from amq_python import Connection
-    from amq_python._wrapper import live, lookup
+    from amq_python._core._wrapper import live, lookup
     from proton_ext import lib
 
     stale = Connection()

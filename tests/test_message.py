@@ -10,10 +10,10 @@ from typing import Any
 import proton
 import pytest
 
-from amq_python import _codec as c
-from amq_python import _message as m
-from amq_python._exceptions import MessageException
-from amq_python._message import Message, decode_message, encode_message
+from amq_python._core import _codec as c
+from amq_python._core import _message as m
+from amq_python._core._exceptions import MessageException
+from amq_python._core._message import Message, decode_message, encode_message
 
 FIELDS = [
     "id",

@@ -25,7 +25,7 @@ from typing import Any
 import proton.reactor
 import pytest
 
-from amq_python._container import _CONNECT_OPTIONS
+from amq_python._reactor._container import _CONNECT_OPTIONS
 from amq_python.handlers import MessagingHandler
 from amq_python.reactor import Backoff, Container
 from tests.helpers import has_ipv6

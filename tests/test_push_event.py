@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from amq_python import Collector, Connection, Event, EventType
-from amq_python._wrapper import live
+from amq_python._core._wrapper import live
 from amq_python.reactor import Container
 
 MODULES = ["proton", "amq_python"]

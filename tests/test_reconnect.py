@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from amq_python import Message
-from amq_python._connector import GAVE_UP
+from amq_python._reactor._connector import GAVE_UP
 from amq_python.handlers import MessagingHandler
 from amq_python.reactor import Backoff, Container
 from tests.peers.listener_process import ListenerProcess, listeners, watchdog

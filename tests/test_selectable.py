@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from amq_python import Message
-from amq_python._selectable import Selectable
+from amq_python._reactor._selectable import Selectable
 from amq_python.handlers import IOHandler, MessagingHandler, PythonIO
 from amq_python.reactor import Container, EventInjector
 from tests.peers.ports import free_port
@@ -128,7 +128,8 @@ def _injector_scenario(module: str) -> tuple[list[Any], Any]:
     """An EventInjector watched through a Selectable whose handler is the injector (its
     on_selectable_init and on_selectable_readable do the work), fed from another thread."""
     reactor = importlib.import_module(module + ".reactor")
-    selectable_class = importlib.import_module(module + "._selectable").Selectable
+    private = {"proton": "proton._selectable", "amq_python": "amq_python._reactor._selectable"}
+    selectable_class = importlib.import_module(private[module]).Selectable
     got: list[Any] = []
 
     class Main:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import proton
 import pytest
 
-from amq_python._url import Url
+from amq_python._core._url import Url
 
 SEED = [
     ("amqps://example.com", "amqps", "example.com", 5671),

@@ -14,17 +14,17 @@ from typing import Any
 
 from proton_ext import lib
 
-from .._condition import Condition
-from .._container import Container
-from .._endpoints import Receiver as EngineReceiver
-from .._endpoints import Sender as EngineSender
-from .._exceptions import ConnectionException
-from .._link_options import AtMostOnce
-from .._message import Message
-from .._transport import SSLDomain
-from .._url import Url
+from .._core._condition import Condition
+from .._core._endpoints import Receiver as EngineReceiver
+from .._core._endpoints import Sender as EngineSender
+from .._core._exceptions import ConnectionException
+from .._core._link_options import AtMostOnce
+from .._core._message import Message
+from .._core._transport import SSLDomain
+from .._core._url import Url
+from .._reactor._asyncio import AsyncioDriver
+from .._reactor._container import Container
 from ..handlers import LARGE_MESSAGE, _drain, _receive
-from ._driver import AsyncioDriver
 from ._links import Delivery, Receiver, Sender, _Link, deadline_of, wait
 
 

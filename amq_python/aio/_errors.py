@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._condition import Condition
-from .._exceptions import ConnectionException, ProtonException
+from .._core._condition import Condition
+from .._core._exceptions import ConnectionException, ProtonException
 
 
 class MessageNotAccepted(ProtonException):

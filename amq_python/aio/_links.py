@@ -26,14 +26,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from proton_ext import lib
 
-from .._condition import Condition
-from .._delivery import Delivery as EngineDelivery
-from .._delivery import DispositionType
-from .._endpoints import Link
-from .._endpoints import Receiver as EngineReceiver
-from .._endpoints import Sender as EngineSender
-from .._exceptions import LinkException, ProtonException
-from .._message import Message
+from .._core._condition import Condition
+from .._core._delivery import Delivery as EngineDelivery
+from .._core._delivery import DispositionType
+from .._core._endpoints import Link
+from .._core._endpoints import Receiver as EngineReceiver
+from .._core._endpoints import Sender as EngineSender
+from .._core._exceptions import LinkException, ProtonException
+from .._core._message import Message
 from ._errors import (
     ConnectionLost,
     MessageModified,

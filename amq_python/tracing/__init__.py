@@ -21,7 +21,9 @@ import os
 import sys
 from typing import Any
 
-from .. import _connector, _delivery, _endpoints, handlers
+from .. import handlers
+from .._core import _delivery, _endpoints
+from .._reactor import _connector
 from . import _hooks
 
 _state: dict[str, Any] = {"telemetry": None, "applied": [], "tracer": None}

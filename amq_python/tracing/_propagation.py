@@ -15,8 +15,8 @@ from opentelemetry.context import Context
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from .._codec import symbol
-from .._message import Message
+from .._core._codec import symbol
+from .._core._message import Message
 
 TRACE_KEY = symbol("x-opt-qpid-tracestate")
 UBER_TRACE_ID = "uber-trace-id"

@@ -15,10 +15,10 @@ from opentelemetry import metrics, trace
 from opentelemetry.metrics import Observation
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from .._connector import host_port
-from .._delivery import ACCEPTED, MODIFIED, REJECTED, RELEASED, Delivery, DispositionType
-from .._exceptions import ProtonException
-from .._message import Message
+from .._core._delivery import ACCEPTED, MODIFIED, REJECTED, RELEASED, Delivery, DispositionType
+from .._core._exceptions import ProtonException
+from .._core._message import Message
+from .._reactor._connector import host_port
 from .._version import __version__
 from . import _propagation
 

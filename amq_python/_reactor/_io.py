@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 from proton_ext import ffi, lib
 
-from ._transport import Transport, raise_trace_error
-from ._url import Url
+from .._core._transport import Transport, raise_trace_error
+from .._core._url import Url
 
 if TYPE_CHECKING:
+    from .._core._endpoints import Connection
     from ._container import Container
-    from ._endpoints import Connection
 
 READS_PER_WAKEUP = 8
 EVENT_READ = selectors.EVENT_READ

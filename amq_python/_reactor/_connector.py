@@ -22,14 +22,14 @@ from typing import TYPE_CHECKING, Any
 
 from proton_ext import lib
 
-from . import _log
-from ._backoff import Policy
-from ._condition import Condition
-from ._endpoints import Connection
-from ._events import Event, scoped_handler
+from .._core import _log
+from .._core._backoff import Policy
+from .._core._condition import Condition
+from .._core._endpoints import Connection
+from .._core._events import Event, scoped_handler
+from .._core._transport import SSLDomain, Transport
+from .._core._url import Url
 from ._io import Channel
-from ._transport import SSLDomain, Transport
-from ._url import Url
 
 if TYPE_CHECKING:
     from ._container import Container, Task

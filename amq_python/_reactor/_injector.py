@@ -12,7 +12,7 @@ import threading
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from ._events import Event, EventType, scoped_handler
+from .._core._events import Event, EventType, scoped_handler
 from ._io import EVENT_READ
 
 if TYPE_CHECKING:

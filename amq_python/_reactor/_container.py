@@ -30,13 +30,12 @@ from typing import Any, Callable
 
 from proton_ext import ffi, lib
 
-from . import _log, _transactions
-from ._backoff import Policy
-from ._connect_config import load_connect_config
-from ._connector import DEFAULT_MAX_FRAME, Connector, host_port, hostname_connector
-from ._delivery import Delivery, detach_settled, pending_settled
-from ._endpoints import Connection, Link, Receiver, Sender, Session
-from ._events import (
+from .._core import _log
+from .._core._backoff import Policy
+from .._core._connect_config import load_connect_config
+from .._core._delivery import Delivery, detach_settled, pending_settled
+from .._core._endpoints import Connection, Link, Receiver, Sender, Session
+from .._core._events import (
     KIND_DELIVERY,
     KIND_LINK,
     Event,
@@ -45,15 +44,17 @@ from ._events import (
     handler_for,
     scoped_handler,
 )
-from ._exceptions import UnavailableError
+from .._core._exceptions import UnavailableError
+from .._core._transport import SSLDomain, Transport, missing_mechanisms, set_cyrus_config
+from .._core._url import Url
+from .._core._wrapper import live
+from . import _transactions
+from ._base import Reactor
+from ._connector import DEFAULT_MAX_FRAME, Connector, host_port, hostname_connector
 from ._io import Acceptor, Channel, peer_url
 from ._poller import Poller
 from ._pushed import dispatch_pushed, python_event
-from ._reactor import Reactor
 from ._selectable import Selectable
-from ._transport import SSLDomain, Transport, missing_mechanisms, set_cyrus_config
-from ._url import Url
-from ._wrapper import live
 
 _CONNECT_OPTIONS = frozenset(
     {
@@ -273,7 +274,7 @@ class Container(Reactor):
         - ``address``: the same as ``url`` (kept for older programs).
         - none of them: the options come from a ``connect.json`` file, the first found of
           ``$MESSAGING_CONNECT_FILE``, ``./connect.json``, ``~/.config/messaging/connect.json``
-          and ``/etc/messaging/connect.json`` (see ``amq_python._connect_config``). Without a
+          and ``/etc/messaging/connect.json`` (see ``amq_python._core._connect_config``). Without a
           file: ``amqps://localhost:5671``. Keywords given here win over the file's values.
 
         A host name is tried at every address it resolves to, in the order the resolver gives
@@ -657,7 +658,7 @@ class Container(Reactor):
         connect and reconnect; the loop watches the sockets and timers (``aio._driver``).
         Code outside the handlers that changes the engine calls ``wakeup()`` afterwards."""
         # Imported here: programs that never use asyncio do not pay for importing it.
-        from .aio._driver import run_container
+        from ._asyncio import run_container
 
         await run_container(self)
 

@@ -20,7 +20,7 @@ import threading
 import uuid
 from typing import Any, Callable, Union
 
-from amq_python._codec import (
+from amq_python._core._codec import (
     AnnotationDict,
     Data,
     Described,
@@ -41,7 +41,7 @@ from amq_python._codec import (
     ulong,
     ushort,
 )
-from amq_python._exceptions import DataException, MessageException, check
+from amq_python._core._exceptions import DataException, MessageException, check
 from proton_ext import ffi, lib
 
 __all__ = ["Message", "decode_message", "encode_message"]

@@ -25,12 +25,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._events import Event, Handler, dispatch
+from .._core._events import Event, Handler, dispatch
 from ._io import EVENT_READ, EVENT_WRITE
 
 if TYPE_CHECKING:
+    from .._core._transport import Transport
     from ._container import Container, Task
-    from ._transport import Transport
 
 INVALID_SOCKET = -1
 

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._delivery import Delivery
-from ._endpoints import Connection, Link, Session
-from ._events import Event, EventType, dispatch
+from .._core._delivery import Delivery
+from .._core._endpoints import Connection, Link, Session
+from .._core._events import Event, EventType, dispatch
+from .._core._transport import Transport
 from ._selectable import IOHandler
-from ._transport import Transport
 
 if TYPE_CHECKING:
     from ._container import Container

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._events import Event, Handler, dispatch
+from .._core._events import Event, Handler, dispatch
 
 
 class GlobalHandler(Handler):

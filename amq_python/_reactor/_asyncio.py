@@ -25,12 +25,12 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from .._events import Event
-from .._poller import EVENT_READ, EVENT_WRITE
-from .._pushed import dispatch_pushed
+from .._core._events import Event
+from ._poller import EVENT_READ, EVENT_WRITE
+from ._pushed import dispatch_pushed
 
 if TYPE_CHECKING:
-    from .._container import Container
+    from ._container import Container
 
 
 def _fd(fileobj: Any) -> int:

@@ -450,7 +450,7 @@ class Collector:
         ignored once released."""
         if self._released:
             return
-        from ._pushed import python_event  # _pushed builds on this module
+        from .._reactor._pushed import python_event  # _pushed builds on this module
 
         self._python.append(python_event(obj, etype))
         if lib.pn_collector_peek(self._impl) == ffi.NULL:

@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from typing import Any, Callable
 
-from amq_python._exceptions import DataException, check
+from amq_python._core._exceptions import DataException, check
 from proton_ext import ffi, lib
 
 __all__ = [

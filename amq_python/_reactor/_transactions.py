@@ -27,12 +27,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._codec import Described, symbol, ulong
-from ._delivery import ACCEPTED, REJECTED, RELEASED, Delivery
-from ._endpoints import Connection, Sender, Terminus
-from ._events import Event, call, dispatch
-from ._link_options import SenderOption
-from ._message import Message
+from .._core._codec import Described, symbol, ulong
+from .._core._delivery import ACCEPTED, REJECTED, RELEASED, Delivery
+from .._core._endpoints import Connection, Sender, Terminus
+from .._core._events import Event, call, dispatch
+from .._core._link_options import SenderOption
+from .._core._message import Message
 
 if TYPE_CHECKING:
     from ._container import Container

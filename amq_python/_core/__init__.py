@@ -1,0 +1,1 @@
+"""The sans-IO core: the AMQP object model, codec, events and options; no sockets, no loop."""

@@ -1,0 +1,1 @@
+"""The selector driver: the Container, its connectors, channels, poller, timers and selectables."""
