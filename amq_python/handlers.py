@@ -15,16 +15,15 @@ one table lookup and a few direct calls.
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
-from proton_ext import ffi, lib
+from proton_ext import lib
 
 from ._core._delivery import ACCEPTED, MODIFIED, REJECTED, RELEASED, Delivery
 from ._core._endpoints import Endpoint, Receiver, Sender
 from ._core._events import Event, Handler, call, only_for
 from ._core._exceptions import ProtonException
-from ._core._message import decode_message
+from ._core._receive import LARGE_MESSAGE, drain, receive
 from ._reactor._selectable import IOHandler, PythonIO
 from ._reactor._transactions import Transaction, TransactionHandler
 
@@ -342,12 +341,12 @@ class IncomingMessageHandler(Handler, Acking):
             call(self.delegate, "on_aborted", event)
             delivery.settle()
         elif lib.pn_delivery_readable(impl) and not lib.pn_delivery_partial(impl):
-            event.message = _receive(link_impl, delivery)
+            event.message = receive(link_impl, delivery)
             self.on_message(event)
             if self.auto_accept and not delivery._local_settled:
                 self.accept(delivery)
         elif lib.pn_delivery_partial(impl) and lib.pn_delivery_pending(impl) >= LARGE_MESSAGE:
-            _drain(link_impl, delivery)
+            drain(link_impl, delivery)
         elif lib.pn_delivery_updated(impl) and lib.pn_delivery_settled(impl):
             call(self.delegate, "on_settled", event)
 
@@ -367,53 +366,6 @@ class IncomingMessageHandler(Handler, Acking):
     def on_aborted(self, event: Event) -> None:
         """Pass on an aborted delivery."""
         call(self.delegate, "on_aborted", event)
-
-
-LARGE_MESSAGE = 1 << 20
-"""Messages at least this large are read as their frames arrive, into a buffer of their own,
-so the engine does not hold a whole copy of the message next to ours."""
-
-
-class _RecvBuffer(threading.local):
-    """One receive buffer per thread, reused for every incoming message smaller than
-    LARGE_MESSAGE (grown up to that size, never beyond)."""
-
-    size = 0
-    buf: Any = None
-
-
-_recv_buffer = _RecvBuffer()
-
-
-def _drain(link_impl: Any, delivery: Any) -> None:
-    """Move what has arrived of a large delivery from the engine to the delivery's own buffer."""
-    received = delivery._received
-    if received is None:
-        received = delivery._received = bytearray()
-    pending = lib.pn_delivery_pending(delivery._impl)
-    start = len(received)
-    received.extend(bytes(0) if pending <= 0 else b"\0" * pending)
-    n = lib.pn_link_recv(link_impl, ffi.from_buffer(received) + start, pending)
-    del received[start + max(n, 0):]
-
-
-def _receive(link_impl: Any, delivery: Any) -> Any:
-    """Read the whole current delivery, decode it, and advance the link."""
-    impl = delivery._impl
-    pending = lib.pn_delivery_pending(impl)
-    if delivery._received is not None or pending >= LARGE_MESSAGE:
-        _drain(link_impl, delivery)
-        raw = bytes(delivery._received)
-        delivery._received = None
-        lib.pn_link_advance(link_impl)
-        return decode_message(raw)
-    if pending > _recv_buffer.size:
-        _recv_buffer.size = min(max(pending, 2 * _recv_buffer.size, 4096), LARGE_MESSAGE)
-        _recv_buffer.buf = ffi.new("char[]", _recv_buffer.size)
-    buf = _recv_buffer.buf
-    n = lib.pn_link_recv(link_impl, buf, pending)
-    lib.pn_link_advance(link_impl)
-    return decode_message(ffi.unpack(buf, max(n, 0)))
 
 
 class OutgoingMessageHandler(Handler):

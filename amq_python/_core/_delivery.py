@@ -370,3 +370,7 @@ class Delivery:
         except ProtonException:
             tag = "?"
         return f"Delivery(tag={tag!r}, remote_state={self.remote_state!s})"
+
+
+# _endpoints sits below this module: hand its links the class of their deliveries.
+Link._delivery_class = Delivery

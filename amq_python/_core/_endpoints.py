@@ -581,6 +581,9 @@ class Link(Endpoint):
     _exception = LinkException
     _get_context = lib.pn_link_get_context
     _set_context = lib.pn_link_set_context
+    # The Delivery class, handed over by _delivery (which builds on this module) once it defines
+    # it: links make and find their deliveries without importing the module above.
+    _delivery_class: type[Delivery]
 
     def __init__(self, impl: Any) -> None:
         self._attach(impl)
@@ -693,7 +696,7 @@ class Link(Endpoint):
     @property
     def current(self) -> Delivery | None:
         """The delivery the link is currently working on."""
-        return _delivery.Delivery.wrap(lib.pn_link_current(self._live_impl()))
+        return self._delivery_class.wrap(lib.pn_link_current(self._live_impl()))
 
     def advance(self) -> bool:
         """Move on from the current delivery; True if there was one."""
@@ -702,7 +705,7 @@ class Link(Endpoint):
     def delivery(self, tag: str | bytes) -> Delivery:
         """A new outgoing delivery with the given tag."""
         raw = tag.encode() if isinstance(tag, str) else bytes(tag)
-        delivery = _delivery.Delivery(
+        delivery = self._delivery_class(
             lib.pn_delivery(self._live_impl(), lib.pn_dtag(raw, len(raw))), self
         )
         delivery._tag = raw
@@ -858,7 +861,7 @@ class Sender(Link):
             if code[0] == _STATE_ERR:
                 raise LinkException(f"cannot send on link {self.name!r}: it is closed")
             raise LinkException(f"[{code[0]}]: cannot make a delivery on link {self.name!r}")
-        delivery = _delivery.Delivery(delivery_impl, self)
+        delivery = self._delivery_class(delivery_impl, self)
         delivery._tag = raw
         if code[0] < 0:
             raise LinkException(f"[{code[0]}]: cannot send on link {self.name!r}")
@@ -899,5 +902,5 @@ def _counter_tags() -> Callable[[], bytes]:
     return lambda: str(next(counter)).encode()
 
 
-# Imported last: _delivery imports this module (Link), and only needs it at call time.
-from . import _delivery  # noqa: E402
+# _transport sits below this module: hand it the maker of a bound connection's wrapper.
+Transport._wrap_connection = Connection.wrap

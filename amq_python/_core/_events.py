@@ -431,6 +431,72 @@ def event_type_of(c_event: Any) -> EventType | None:
     return EventType.TYPES.get(lib.pn_event_type(c_event))
 
 
+class PythonEvent(Event):
+    """An event whose context is any Python object. As for any Event, an attribute it lacks
+    is the context's (``event.selectable`` is a Selectable context, and ``event.foo`` the
+    context's ``foo``, or None)."""
+
+    @property
+    def clazz(self) -> str:
+        """python-qpid-proton's class name for a Python context."""
+        return "pn_pyref"
+
+    @property
+    def delivery(self) -> Any:
+        """The context, when it is a delivery."""
+        context = self.context
+        return context if isinstance(context, Delivery) else None
+
+    @property
+    def link(self) -> Link | None:
+        """The context when it is a link, or a delivery context's link."""
+        context = self.context
+        if isinstance(context, Delivery):
+            return context.link
+        return context if isinstance(context, Link) else None
+
+    @property
+    def session(self) -> Session | None:
+        """The context when it is a session, or the link's session."""
+        link = self.link
+        if link is not None:
+            return link.session
+        context = self.context
+        return context if isinstance(context, Session) else None
+
+    @property
+    def connection(self) -> Connection | None:
+        """The context when it is a connection, or the session's connection."""
+        session = self.session
+        if session is not None:
+            return session.connection
+        context = self.context
+        return context if isinstance(context, Connection) else None
+
+    @property
+    def transport(self) -> Any:
+        """The context, when it is a transport."""
+        context = self.context
+        return context if isinstance(context, Transport) else None
+
+    @property
+    def handler(self) -> Any:
+        """The link's, session's or connection's handler, else the context's ``handler``."""
+        for endpoint in (self.link, self.session, self.connection):
+            if endpoint is not None and endpoint.handler is not None:
+                return endpoint.handler
+        return getattr(self.context, "handler", None)
+
+
+def python_event(obj: Any, etype: EventType, container: Any = None) -> Event:
+    """The event of type ``etype`` about ``obj``; an Event is its own."""
+    if isinstance(obj, Event):
+        if obj.container is None:
+            obj.container = container
+        return obj
+    return PythonEvent(etype, obj, container)
+
+
 class Collector:
     """A queue of events (python-qpid-proton's Collector): the engine's, from the connections
     collected to it, and Python ones from ``put``, which wait in a Python queue beside it.
@@ -450,8 +516,6 @@ class Collector:
         ignored once released."""
         if self._released:
             return
-        from .._reactor._pushed import python_event  # _pushed builds on this module
-
         self._python.append(python_event(obj, etype))
         if lib.pn_collector_peek(self._impl) == ffi.NULL:
             self._ahead = len(self._python)

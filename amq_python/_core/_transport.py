@@ -189,6 +189,9 @@ class Transport(Wrapper):
     SERVER = 2
     _get_context = lib.pn_transport_get_context
     _set_context = lib.pn_transport_set_context
+    # Connection.wrap, handed over by _endpoints (which builds on this module) once it defines
+    # Connection: the wrapper of the bound connection, without importing the module above.
+    _wrap_connection: Callable[[Any], Connection | None]
 
     def __init__(self, mode: int | None = None, impl: Any = None) -> None:
         self._owned = impl is None
@@ -228,7 +231,7 @@ class Transport(Wrapper):
         """The bound connection, or None."""
         if self._impl is None:
             return None
-        return _endpoints.Connection.wrap(lib.pn_transport_connection(self._impl))
+        return self._wrap_connection(lib.pn_transport_connection(self._impl))
 
     def bind(self, connection: Connection) -> None:
         """Bind a connection: its state will be written to and read from this transport."""
@@ -802,6 +805,3 @@ class SSL:
         """Whether the TLS session was resumed."""
         return lib.pn_ssl_resume_status(self._impl)
 
-
-# Imported last: _endpoints imports this module (Transport), and is needed only at call time.
-from . import _endpoints  # noqa: E402

@@ -42,6 +42,7 @@ from .._core._events import (
     EventType,
     calls_for,
     handler_for,
+    python_event,
     scoped_handler,
 )
 from .._core._exceptions import UnavailableError
@@ -53,7 +54,7 @@ from ._base import Reactor
 from ._connector import DEFAULT_MAX_FRAME, Connector, host_port, hostname_connector
 from ._io import Acceptor, Channel, peer_url
 from ._poller import Poller
-from ._pushed import dispatch_pushed, python_event
+from ._pushed import dispatch_pushed
 from ._selectable import Selectable
 
 _CONNECT_OPTIONS = frozenset(

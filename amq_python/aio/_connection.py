@@ -20,11 +20,11 @@ from .._core._endpoints import Sender as EngineSender
 from .._core._exceptions import ConnectionException
 from .._core._link_options import AtMostOnce
 from .._core._message import Message
+from .._core._receive import LARGE_MESSAGE, drain, receive
 from .._core._transport import SSLDomain
 from .._core._url import Url
 from .._reactor._asyncio import AsyncioDriver
 from .._reactor._container import Container
-from ..handlers import LARGE_MESSAGE, _drain, _receive
 from ._links import Delivery, Receiver, Sender, _Link, deadline_of, wait
 
 
@@ -87,9 +87,9 @@ class _Events:
                 delivery.settle()
                 found._top_up()
             elif lib.pn_delivery_readable(impl) and not lib.pn_delivery_partial(impl):
-                found._on_message(delivery, _receive(link._impl, delivery))
+                found._on_message(delivery, receive(link._impl, delivery))
             elif lib.pn_delivery_partial(impl) and lib.pn_delivery_pending(impl) >= LARGE_MESSAGE:
-                _drain(link._impl, delivery)
+                drain(link._impl, delivery)
 
 
 class _Replies(Receiver):
