@@ -16,7 +16,8 @@ from ._core._link_options import (
     SenderOption,
 )
 from ._reactor._base import Reactor
-from ._reactor._container import Container, Task
+from ._reactor._container import Container
+from ._reactor._host import Task
 from ._reactor._injector import ApplicationEvent, EventInjector
 from ._reactor._io import Acceptor
 from ._reactor._transactions import Transaction

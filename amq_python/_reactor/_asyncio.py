@@ -30,7 +30,7 @@ from ._poller import EVENT_READ, EVENT_WRITE
 from ._pushed import dispatch_pushed
 
 if TYPE_CHECKING:
-    from ._container import Container
+    from ._host import Host
 
 
 def _fd(fileobj: Any) -> int:
@@ -109,7 +109,7 @@ class AsyncioDriver:
 
     def __init__(
         self,
-        container: Container,
+        container: Host,
         loop: asyncio.AbstractEventLoop,
         on_error: Callable[[BaseException], None],
         on_idle: Callable[[], None] | None = None,
@@ -224,7 +224,7 @@ class AsyncioDriver:
             self.on_idle()
 
 
-async def run_container(container: Container) -> None:
+async def run_container(container: Host) -> None:
     """``container.run()`` on the running loop (``Container.run_async``)."""
     loop = asyncio.get_running_loop()
     done: asyncio.Future[None] = loop.create_future()

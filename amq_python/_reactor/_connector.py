@@ -32,7 +32,7 @@ from .._core._url import Url
 from ._io import Channel
 
 if TYPE_CHECKING:
-    from ._container import Container, Task
+    from ._host import Host, Task
 
 DEFAULT_MAX_FRAME = 1 << 20
 """The largest frame we accept unless told otherwise: without a limit a peer may send a large
@@ -60,7 +60,7 @@ def refused(transport: Transport, connection: Connection) -> bool:
     )
 
 
-def hostname_connector(container: Container, connection: Connection) -> Connector | None:
+def hostname_connector(container: Host, connection: Connection) -> Connector | None:
     """For a connection made by ``Container.connection()`` and opened with only its
     ``hostname`` set (``"host:port"`` or ``"host"``): a Connector to that address, one attempt
     and no reconnect, which keeps the hostname as given in Open (as python-qpid-proton).
@@ -82,7 +82,7 @@ class Connector:
 
     def __init__(
         self,
-        container: Container,
+        container: Host,
         connection: Connection,
         urls: list[Url],
         policy: Policy,

@@ -52,6 +52,7 @@ from .._core._wrapper import live
 from . import _transactions
 from ._base import Reactor
 from ._connector import DEFAULT_MAX_FRAME, Connector, host_port, hostname_connector
+from ._host import Task
 from ._io import Acceptor, Channel, peer_url
 from ._poller import Poller
 from ._pushed import dispatch_pushed
@@ -75,32 +76,6 @@ _CONNECT_OPTIONS = frozenset(
         "container_id",
     }
 )
-
-
-class Task:
-    """A scheduled timer; ``cancel()`` stops it from firing."""
-
-    __slots__ = ("container", "deadline", "handler", "_callback", "cancelled")
-
-    def __init__(
-        self,
-        container: Container,
-        deadline: float,
-        handler: Any,
-        callback: Callable[[], None] | None = None,
-    ) -> None:
-        self.container = container
-        self.deadline = deadline
-        self.handler = handler
-        self._callback = callback
-        self.cancelled = False
-
-    def cancel(self) -> None:
-        """Do not fire."""
-        self.cancelled = True
-
-    def __lt__(self, other: Task) -> bool:
-        return self.deadline < other.deadline
 
 
 class SSLConfig:

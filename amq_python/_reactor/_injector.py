@@ -16,7 +16,7 @@ from .._core._events import Event, EventType, scoped_handler
 from ._io import EVENT_READ
 
 if TYPE_CHECKING:
-    from ._container import Container
+    from ._host import Host
 
 
 class ApplicationEvent(Event):
@@ -113,7 +113,7 @@ class EventInjector:
         # Reentrant: a signal handler may trigger() on the thread that is in on_ready().
         self._lock = threading.RLock()
         self._closed = False
-        self._container: Container | None = None
+        self._container: Host | None = None
 
     def fileno(self) -> int:
         """The descriptor the container watches."""
@@ -139,7 +139,7 @@ class EventInjector:
             self._closed = True
         self._wake()
 
-    def _register(self, container: Container) -> None:
+    def _register(self, container: Host) -> None:
         self._container = container
         container._selector.register(self._wake_r, EVENT_READ, self)
         container._injectors.add(self)

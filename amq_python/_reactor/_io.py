@@ -21,7 +21,7 @@ from .._core._url import Url
 
 if TYPE_CHECKING:
     from .._core._endpoints import Connection
-    from ._container import Container
+    from ._host import Host
 
 READS_PER_WAKEUP = 8
 EVENT_READ = selectors.EVENT_READ
@@ -67,7 +67,7 @@ class Channel:
 
     def __init__(
         self,
-        container: Container,
+        container: Host,
         transport: Transport,
         connection: Connection,
         sock: socket.socket | None,
@@ -392,7 +392,7 @@ class Acceptor:
 
     def __init__(
         self,
-        container: Container,
+        container: Host,
         host: str,
         port: int,
         ssl_domain: Any = None,

@@ -21,12 +21,12 @@ from .._core._events import dispatch
 from ._selectable import IOHandler
 
 if TYPE_CHECKING:
-    from ._container import Container
+    from ._host import Host
 
 IO_HANDLER = IOHandler()
 
 
-def dispatch_pushed(container: Container) -> None:
+def dispatch_pushed(container: Host) -> None:
     """Dispatch the container's pushed events, oldest first, each followed by the engine
     events it caused (see the module docstring)."""
     queue = container._pushed

@@ -30,7 +30,7 @@ from ._io import EVENT_READ, EVENT_WRITE
 
 if TYPE_CHECKING:
     from .._core._transport import Transport
-    from ._container import Container, Task
+    from ._host import Host, Task
 
 INVALID_SOCKET = -1
 
@@ -39,7 +39,7 @@ class Selectable:
     """A file descriptor (its ``delegate``'s) that a container watches for ``handler``: set
     ``reading``, ``writing`` and ``deadline``, then call ``update()``."""
 
-    def __init__(self, delegate: Any, container: Container) -> None:
+    def __init__(self, delegate: Any, container: Host) -> None:
         self._delegate = delegate
         self._container = container
         self.handler: Any = None
@@ -134,7 +134,7 @@ class _Watch:
     sockets and timers), so ``container.stop()`` (``close()``) or an interrupted loop
     (``_release()``) ends the watching."""
 
-    def __init__(self, selectable: Selectable, container: Container) -> None:
+    def __init__(self, selectable: Selectable, container: Host) -> None:
         self.selectable = selectable
         self.container = container
         self.active = False

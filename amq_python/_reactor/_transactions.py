@@ -35,7 +35,7 @@ from .._core._link_options import SenderOption
 from .._core._message import Message
 
 if TYPE_CHECKING:
-    from ._container import Container
+    from ._host import Host
 
 DECLARE = symbol("amqp:declare:list")
 DISCHARGE = symbol("amqp:discharge:list")
@@ -77,7 +77,7 @@ class _Coordinator:
     to the transaction that sent each control message, and other link events (the link
     opening, closing or failing) to the handler of the latest transaction."""
 
-    def __init__(self, container: Container) -> None:
+    def __init__(self, container: Host) -> None:
         self.container = container
         self.handler: Any = None
         self.controls: dict[Delivery, Transaction] = {}
@@ -103,7 +103,7 @@ class _Coordinator:
 
 
 def declare(
-    container: Container,
+    container: Host,
     context: Connection,
     handler: Any,
     settle_before_discharge: bool,
