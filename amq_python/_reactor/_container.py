@@ -854,19 +854,16 @@ class Container(Reactor):
         connection = channel.connection
         if connection._impl is not None and connection.state & lib.PN_REMOTE_CLOSED:
             return False  # the peer said Close: an orderly end
-        t = channel._t
-        cond = lib.pn_transport_condition(t)
-        if not lib.pn_condition_is_set(cond):
-            lib.pn_condition_set_name(cond, b"amqp:connection:framing-error")
-            lib.pn_condition_set_description(cond, b"connection aborted")
+        engine = channel.engine
+        engine.aborted()
         if not channel.error_reported:
             channel.error_reported = True
             event = Event(Event.TRANSPORT_ERROR, transport, self)
             self._dispatch(event, scoped_handler(event))
-        if lib.amqx_transport_pending_unlocked(t) >= 0:
+        if engine.pending() >= 0:
             if channel.sock is not None and not channel.connecting:
                 channel.write()
-            lib.pn_transport_close_head(t)
+            engine.close_output()
         return False
 
     def _after(self, etype: EventType, context: Any) -> None:

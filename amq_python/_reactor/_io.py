@@ -1,9 +1,9 @@
 """Sockets for the container: one Channel per connection's socket, one Acceptor per listener.
 
-A Channel moves bytes between a non-blocking socket and a Transport without copies: reads go
-straight into the transport's input buffer (``pn_transport_tail``) and writes come straight
-from its output buffer (``pn_transport_head``). It never dispatches events itself; the
-engine queues them in the container's collector, and the container dispatches them.
+A Channel drives one connection's sans-IO Engine (``_core._engine``) with a non-blocking socket
+and the container's clock, without copies: reads go straight into the engine's input buffer and
+writes come straight from its output buffer. It never dispatches events itself; the engine
+queues them in the container's collector, and the container dispatches them.
 """
 
 from __future__ import annotations
@@ -14,8 +14,7 @@ import selectors
 import socket
 from typing import TYPE_CHECKING, Any
 
-from proton_ext import ffi, lib
-
+from .._core._engine import Engine
 from .._core._transport import Transport, raise_trace_error
 from .._core._url import Url
 
@@ -93,7 +92,8 @@ class Channel:
         self.tick_deadline = 0
         self.error_reported = False
         self.early_pass = -1  # the container pass in which write_early() last wrote
-        self._t = transport._impl
+        self.engine = Engine(transport, connection)
+        self._t = transport._impl  # None once finished
         connection._channel = self
 
     def start_connect(self, host: str, port: int) -> None:
@@ -113,7 +113,7 @@ class Channel:
 
     def resolved(self, host: str, port: int, infos: list[Any], error: BaseException | None) -> None:
         """The asyncio driver's answer for ``host``: connect, or fail as ``start_connect``."""
-        if self._t is None or lib.pn_transport_closed(self._t):
+        if self._t is None or self.engine.closed():
             return  # closed while the name was being resolved
         if error is not None:
             self.io_error(f"cannot resolve {host!r}: {error}")
@@ -179,28 +179,25 @@ class Channel:
     def read(self) -> None:
         """Read what the socket has into the transport's input buffer: several buffers' worth
         while the socket keeps filling them (the transport offers 8 KiB at a time)."""
-        t = self._t
+        engine = self.engine
         sock = self.sock
         assert sock is not None
         for _ in range(READS_PER_WAKEUP):
-            capacity = lib.pn_transport_capacity(t)
-            if capacity < 0:
-                lib.amqx_transport_close_tail_unlocked(t)
-                break
-            if capacity == 0:
+            buffer = engine.input_buffer()
+            if buffer is None:
                 break
             try:
-                n = sock.recv_into(ffi.buffer(lib.pn_transport_tail(t), capacity))
+                n = sock.recv_into(buffer)
             except (BlockingIOError, InterruptedError):
                 break
             except OSError as e:
                 self.io_error(f"read failed: {e.strerror or e}")
                 return
             if not n:
-                lib.amqx_transport_close_tail_unlocked(t)
+                engine.close_input()
                 break
-            lib.amqx_transport_process_unlocked(t, n)
-            if n < capacity:
+            engine.received(n)
+            if n < len(buffer):
                 break
         # The tick that input makes due, and the socket's new interest, wait for flush() at
         # the end of the container's pass: the events this input brought go first.
@@ -215,42 +212,40 @@ class Channel:
         of the events the same read brought, instead of waiting for all of them: with a small
         credit window the two processes work in parallel instead of in turn. The frames and
         their order are unchanged; at most one more write per pass."""
-        t = self._t
-        if t is None or self.sock is None or self.connecting:
+        if self._t is None or self.sock is None or self.connecting:
             return
-        if lib.amqx_transport_pending_unlocked(t) > 0:
+        if self.engine.pending() > 0:
             self.early_pass = pass_id
             self.write()
 
     def flush(self) -> None:
         """End of the container's pass over the events: run the tick a read made due, then
         write what the transport has to send."""
-        t = self._t
-        if t is None:
+        if self._t is None:
             return
         if self.tick_due:
             self.tick_due = False
-            if not lib.pn_transport_closed(t):
+            if not self.engine.closed():
                 self._tick()
         if self.sock is not None and not self.connecting:
             self.write()
 
     def write(self) -> None:
         """Write as much pending output as the socket takes; watch for writability if not all."""
-        t = self._t
+        engine = self.engine
         while True:
-            pending = lib.amqx_transport_pending_unlocked(t)
+            pending = engine.pending()
             if pending > 0:
                 assert self.sock is not None
                 try:
-                    n = self.sock.send(ffi.buffer(lib.pn_transport_head(t), pending))
+                    n = self.sock.send(engine.output(pending))
                 except (BlockingIOError, InterruptedError):
                     n = 0
                 except OSError as e:
                     self.io_error(f"write failed: {e.strerror or e}")
                     return
                 if n:
-                    lib.pn_transport_pop(t, n)
+                    engine.sent(n)
                 if n < pending:
                     self.want_write = True
                     break
@@ -266,7 +261,7 @@ class Channel:
 
     def after_io(self) -> None:
         """Close the socket once the transport is done both ways; else refresh interest."""
-        if lib.pn_transport_closed(self._t):
+        if self.engine.closed():
             self.close_socket()
         else:
             self.update()
@@ -280,7 +275,7 @@ class Channel:
         mask = 0
         if self.connecting or self.want_write:
             mask |= EVENT_WRITE
-        if not self.connecting and lib.pn_transport_capacity(self._t) >= 0:
+        if not self.connecting and self.engine.reading():
             mask |= EVENT_READ
         if mask == self.mask:
             return
@@ -295,13 +290,7 @@ class Channel:
 
     def io_error(self, description: str) -> None:
         """A socket error: record it as the transport's condition and close both ways."""
-        t = self._t
-        cond = lib.pn_transport_condition(t)
-        if not lib.pn_condition_is_set(cond):
-            lib.pn_condition_set_name(cond, b"proton:io")
-            lib.pn_condition_set_description(cond, description.encode("utf-8", "replace"))
-        lib.amqx_transport_close_tail_unlocked(t)
-        lib.pn_transport_close_head(t)
+        self.engine.fail(description)
         self.close_socket()
         raise_trace_error()
 
@@ -319,8 +308,7 @@ class Channel:
 
     def _tick(self) -> None:
         """tick() without marking the channel for writing (flush writes next anyway)."""
-        deadline = lib.pn_transport_tick(self._t, self.container.now_ms())
-        raise_trace_error()
+        deadline = self.engine.tick(self.container.now_ms())
         task = self.tick_task
         if task is not None and not task.cancelled:
             if deadline and deadline >= self.tick_deadline:
@@ -353,11 +341,7 @@ class Channel:
         self.container._dirty.discard(self)
         if self.connection._channel is self:
             self.connection._channel = None
-        transport = self.transport
-        if transport._impl is not None:
-            if lib.pn_transport_connection(transport._impl) != ffi.NULL:
-                lib.pn_transport_unbind(transport._impl)
-            transport.free()
+        self.engine.release()
         self._t = None
 
 
