@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Install everything the test suite needs (scripts/bootstrap.sh --test), then run every check:
-# ruff, mypy (configured in pyproject.toml) and pytest (per-test timeout from pyproject.toml).
+# ruff, mypy (configured in pyproject.toml), the docs build (Sphinx, warnings as errors and
+# nitpicky cross-references, into a temporary directory) and pytest (per-test timeout from
+# pyproject.toml).
 # Each check runs even when an earlier one failed; the exit status is non-zero if any failed,
 # including a pytest run that collected no tests (pytest's exit code 5).
 # Extra arguments go to pytest, e.g. bash scripts/test.sh tests/test_binding.py -x
@@ -26,6 +28,9 @@ run() {
 
 run ruff "$BIN/ruff" check .
 run mypy "$BIN/mypy"
+DOCS_OUT=$(mktemp -d)
+run docs "$BIN/sphinx-build" -W -n --keep-going -q -b html docs "$DOCS_OUT"
+rm -rf "$DOCS_OUT"
 # -p timeout: an error if pytest-timeout is missing, rather than a run without timeouts.
 run pytest "$BIN/pytest" -q -p timeout "$@"
 
@@ -33,4 +38,4 @@ if [ "${#failed[@]}" -gt 0 ]; then
   echo "test.sh: FAILED: ${failed[*]}" >&2
   exit 1
 fi
-echo "test.sh: ruff, mypy and pytest all passed"
+echo "test.sh: ruff, mypy, docs and pytest all passed"

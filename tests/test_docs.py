@@ -26,6 +26,7 @@ import pytest
 from tests.broker_process import ROOT, BrokerProcess, running_broker
 from tests.peers.certs import Certs
 from tests.peers.conftest_fixtures import certs, rabbitmq  # noqa: F401 (fixtures)
+from tests.peers.kdc import Kdc
 from tests.peers.ports import free_port
 from tests.peers.rabbitmq import RabbitMQ
 from tests.peers.sasldb import SaslDb
@@ -45,10 +46,24 @@ def pages() -> list[Path]:
                   and "_build" not in p.parts and "examples" not in p.parts)
 
 
+def shown_output(name: str) -> list[str] | None:
+    """The output a page shows for docs/examples/NAME: the ``text`` block after its include,
+    before any other code block; None when the page shows none."""
+    include = re.compile(
+        r"```\{literalinclude\} (?:\.\./)?examples/" + re.escape(name) + r"\n(?::[^\n]*\n)*```\n"
+        r"[^`]*```text\n(.*?)```", re.DOTALL)
+    for page in pages():
+        found = include.search(page.read_text(encoding="utf-8"))
+        if found:
+            return found.group(1).splitlines()
+    return None
+
+
 def example(name: str, tmp_path: Path, replace: dict[str, str],
             env: dict[str, str] | None = None) -> list[str]:
     """Run docs/examples/NAME in ``tmp_path`` with each ``replace`` key (which must be in the
-    program) replaced by its value; the lines it prints (it must exit with 0)."""
+    program) replaced by its value; the lines it prints (it must exit with 0), which must be
+    the output the page shows, if it shows one (with the replacements undone)."""
     source = (EXAMPLES / name).read_text(encoding="utf-8")
     for old, new in replace.items():
         assert old in source, f"{name} no longer contains {old!r}"
@@ -60,7 +75,14 @@ def example(name: str, tmp_path: Path, replace: dict[str, str],
         env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}, stdin=subprocess.DEVNULL,
     )
     assert done.returncode == 0, f"{name} failed:\n{done.stdout}\n{done.stderr}"
-    return done.stdout.splitlines()
+    lines = done.stdout.splitlines()
+    shown = shown_output(name)
+    if shown is not None:
+        undone = list(lines)
+        for old, new in replace.items():
+            undone = [line.replace(new, old) for line in undone]
+        assert undone == shown, f"the page shows another output for {name}"
+    return lines
 
 
 @pytest.fixture(scope="module")
@@ -137,6 +159,24 @@ def test_sasl(tmp_path: Path) -> None:
             assert example("sasl.py", tmp_path, replace) == ["logged in with SCRAM-SHA-256"]
 
 
+def test_kerberos(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real KDC: alice runs kinit, then the example logs in to a broker offering GSSAPI."""
+    with Kdc() as realm, SaslDb(mechs=("GSSAPI",)) as config:
+        with monkeypatch.context() as service:  # the broker starts with the service's keytab
+            for name, value in realm.server_env.items():
+                service.setenv(name, value)
+            secured = BrokerProcess("--sasl-config-dir", str(config.dir), "--sasl-mechanisms",
+                                    "GSSAPI", "--require-auth")
+        try:
+            assert realm.kinit("alice").returncode == 0
+            replace = {"localhost:5672": f"localhost:{secured.port}"}
+            assert example("kerberos.py", tmp_path, replace, env=realm.client_env) == [
+                "logged in with GSSAPI"
+            ]
+        finally:
+            secured.stop()
+
+
 def test_aio_hello(broker: BrokerProcess, tmp_path: Path) -> None:
     assert example("aio_hello.py", tmp_path, local(broker)) == ["accepted", "Hello asyncio!"]
 
@@ -178,12 +218,14 @@ def test_tracing(broker: BrokerProcess, tmp_path: Path) -> None:
 
 
 def test_every_example_is_tested_and_shown() -> None:
-    """Each file of docs/examples has a test here and is included by a page."""
+    """Each file of docs/examples has a test here and is included by a page, and each
+    program's page shows what it prints (which its test checks)."""
     tested = set(re.findall(r'example\("(\w+\.py)"', Path(__file__).read_text()))
     shown = " ".join(page.read_text(encoding="utf-8") for page in pages())
     for path in EXAMPLES.iterdir():
         if path.suffix == ".py":
             assert path.name in tested, f"{path.name} has no test in {__file__}"
+            assert shown_output(path.name) is not None, f"no page shows what {path.name} prints"
         assert f"examples/{path.name}" in shown, f"no page shows {path.name}"
 
 
