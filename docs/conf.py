@@ -31,6 +31,7 @@ extensions = [
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 exclude_patterns = ["_build", "examples", "_ext"]
 myst_heading_anchors = 3
+smartquotes = False  # code in the tests' tables (symbol('None')) must keep its quotes
 
 html_theme = "furo"
 html_title = f"amq_python {release}"

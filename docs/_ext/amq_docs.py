@@ -9,6 +9,8 @@
   to the public name of the same object, wherever the private module lives, so the reference
   documents only public modules.
 - Base classes that are not public (``_Link``, ``Wrapper``) are shown as their own public bases.
+- An attribute's value is shown only when it reads as a literal: an object's repr (a table of
+  functions, an instance of a private class) says nothing to a reader.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from docutils import nodes
-from sphinx.addnodes import pending_xref
+from sphinx.addnodes import desc, desc_annotation, desc_signature, pending_xref
 from sphinx.application import Sphinx
 from sphinx.util.docutils import SphinxDirective
 
@@ -201,11 +203,26 @@ def public_bases(
     bases[:] = list(dict.fromkeys(b for base in bases for b in shown(base))) or [object]
 
 
+def drop_object_values(app: Sphinx, doctree: nodes.document) -> None:
+    """Remove the ``= <object repr>`` part of attribute and data signatures."""
+    for description in doctree.findall(desc):
+        if description.get("domain") != "py" or description.get("objtype") not in (
+            "attribute", "data"
+        ):
+            continue
+        for signature in description.findall(desc_signature):
+            for annotation in list(signature.findall(desc_annotation)):
+                text = annotation.astext().strip()
+                if text.startswith("=") and "<" in text:
+                    annotation.parent.remove(annotation)
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("known-differences", KnownDifferences)
     app.add_directive("api-differences", ApiDifferences)
     app.add_config_value("amq_private_in_signatures", {}, "env", dict)
     app.connect("doctree-read", qualify)
+    app.connect("doctree-read", drop_object_values)
     app.connect("missing-reference", resolve_private)
     app.connect("autodoc-process-bases", public_bases)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
