@@ -4,7 +4,8 @@ complete.
 - Every program in docs/examples/ (the pages show them with ``literalinclude``) runs here against
   the embedded broker on a free port, or RabbitMQ, or a TLS or SASL broker: the page's
   ``127.0.0.1:5672`` (and the like) is replaced by the real address before the run, and its
-  output is checked. Pages hold no other Python code, so no example goes untested.
+  output is checked against the output the page shows. Pages hold no other Python code, so no
+  example goes untested. The tools page's amq-send / amq-receive commands run too.
 - Read in-process by Sphinx, the API reference documents every name in ``__all__`` of each
   public module, and the migration page lists every known difference of the tests' tables.
   (``scripts/test.sh`` builds the HTML with warnings as errors, as its ``docs`` check.)
@@ -13,8 +14,10 @@ complete.
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -214,6 +217,28 @@ def test_listen(tmp_path: Path) -> None:
 def test_tracing(broker: BrokerProcess, tmp_path: Path) -> None:
     assert example("tracing.py", tmp_path, local(broker)) == [
         "['CONSUMER', 'PRODUCER']", "one trace: True"
+    ]
+
+
+def test_tool_commands(broker: BrokerProcess) -> None:
+    """The amq-send / amq-receive block of the tools page, run line by line with ``--url``."""
+    page = (DOCS / "guide" / "broker-and-tools.md").read_text(encoding="utf-8")
+    section = page.split("## amq-send and amq-receive", 1)[1]
+    block = re.search(r"```sh\n(.*?)```", section, re.DOTALL)
+    assert block is not None
+    outputs = []
+    for line in block.group(1).splitlines():
+        tool, *args = shlex.split(line, comments=True)
+        done = subprocess.run(
+            [str(Path(sys.executable).parent / tool), "--url", broker.url, *args],
+            capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL,
+        )
+        assert done.returncode == 0, (line, done.stderr)
+        outputs.append(done.stdout)
+    assert outputs[2].splitlines() == ["message 0", "message 1", "message 2"]
+    received = [json.loads(line) for line in outputs[3].splitlines()]
+    assert [(m["body"], m["properties"]) for m in received] == [
+        ("hello 0", {"colour": "red"}), ("hello 1", {"colour": "red"})
     ]
 
 
