@@ -43,10 +43,18 @@ autodoc_preserve_defaults = True
 autoclass_content = "both"
 
 # The build needs no network, so there is no intersphinx inventory of the standard library:
-# its classes in signatures stay plain text instead of failing the nitpicky build.
-STDLIB = ("asyncio", "_asyncio", "collections", "enum", "types", "uuid", "typing", "socket", "ssl",
-          "threading", "logging", "concurrent", "datetime", "decimal", "pathlib", "selectors")
-nitpick_ignore_regex = [("py:.*", rf"{module}\..*") for module in STDLIB]
+# these standard classes in signatures stay plain text instead of failing the nitpicky build.
+nitpick_ignore = [
+    ("py:class", name)
+    for name in (
+        "_asyncio.Future",
+        "collections.abc.AsyncIterator",
+        "collections.abc.Iterable",
+        "enum.IntEnum",
+        "types.TracebackType",
+        "uuid.UUID",
+    )
+]
 
 # Classes that public signatures mention but that are public in neither amq_python nor
 # python-qpid-proton: shown as plain text, each for the reason given.
