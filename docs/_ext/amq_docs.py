@@ -140,19 +140,30 @@ def public_names() -> dict[int, str]:
     return names
 
 
-def spelled_in_private_module(name: str) -> str | None:
+def spelled_in_private_module(name: str, context: str | None = None) -> str | None:
     """The public name of what ``name`` (no dots) means in amq_python's private modules: an
-    annotation kept as text, such as an import alias, is resolved where it was written."""
-    found = {
-        id(getattr(module, name))
+    annotation kept as text, such as an import alias, is resolved where it was written. The
+    private modules of ``context`` (the public module being documented, say
+    ``amq_python.aio``) are asked first, then all of them; the name must mean one object."""
+    private = [
+        (module_name, module)
         for module_name, module in list(sys.modules.items())
         if module_name.startswith("amq_python.")
         and any(part.startswith("_") for part in module_name.split("."))
         and hasattr(module, name)
-    }
-    if len(found) != 1:
-        return None
-    return public_names().get(found.pop())
+    ]
+
+    def public_parent(module_name: str) -> str:
+        return ".".join(part for part in module_name.split(".") if not part.startswith("_"))
+
+    nearby = [module for module_name, module in private if public_parent(module_name) == context]
+    for modules in (nearby, [module for _, module in private]):
+        found = {id(getattr(module, name)) for module in modules}
+        if len(found) == 1:
+            return public_names().get(found.pop())
+        if found:
+            return None
+    return None
 
 
 def qualify(app: Sphinx, doctree: nodes.document) -> None:
@@ -166,7 +177,7 @@ def qualify(app: Sphinx, doctree: nodes.document) -> None:
         if isinstance(getattr(builtins, target, None), type):
             node.replace_self(node.children)  # plain text, as Sphinx shows builtins
             continue
-        public = spelled_in_private_module(target)
+        public = spelled_in_private_module(target, node.get("py:module"))
         if public is not None:
             node["reftarget"] = public
             node.attributes.pop("refspecific", None)
