@@ -220,6 +220,10 @@ def test_tracing(broker: BrokerProcess, tmp_path: Path) -> None:
     ]
 
 
+def test_request_response(broker: BrokerProcess, tmp_path: Path) -> None:
+    assert example("request_response.py", tmp_path, local(broker)) == ["0 HELLO", "1 WORLD"]
+
+
 def test_tool_commands(broker: BrokerProcess) -> None:
     """The amq-send / amq-receive block of the tools page, run line by line with ``--url``."""
     page = (DOCS / "guide" / "broker-and-tools.md").read_text(encoding="utf-8")
@@ -252,6 +256,13 @@ def test_every_example_is_tested_and_shown() -> None:
             assert path.name in tested, f"{path.name} has no test in {__file__}"
             assert shown_output(path.name) is not None, f"no page shows what {path.name} prints"
         assert f"examples/{path.name}" in shown, f"no page shows {path.name}"
+
+
+def test_pages_name_no_private_module() -> None:
+    """Pages name public modules only: private ones move without notice."""
+    for page in pages():
+        found = re.search(r"amq_python(\.\w+)*\._[a-z]\w*", page.read_text(encoding="utf-8"))
+        assert found is None, f"{page.relative_to(ROOT)} names {found.group(0)}"
 
 
 def test_pages_have_no_untested_code() -> None:
