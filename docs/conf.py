@@ -39,7 +39,7 @@ html_title = f"amq_python {release}"
 autodoc_default_options = {"members": True, "undoc-members": True, "show-inheritance": True}
 autodoc_member_order = "bysource"
 autodoc_typehints = "signature"
-autodoc_preserve_defaults = True
+autodoc_preserve_defaults = False
 autoclass_content = "both"
 
 # The build needs no network, so there is no intersphinx inventory of the standard library:
