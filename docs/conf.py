@@ -61,4 +61,5 @@ nitpick_ignore = [
 amq_private_in_signatures = {
     "Selectable": "what Container.selectable() returns; an object, not a class to use",
     "_Fetcher": "BlockingReceiver's own handler; BlockingConnection.create_receiver() makes both",
+    "Host": "the protocol by which a Task or an Acceptor sees the Container that made it",
 }
