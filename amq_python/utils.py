@@ -53,7 +53,6 @@ _SND_SETTLED = lib.PN_SND_SETTLED
 _DEFAULT_TIMEOUT = 60.0
 
 _TimeoutArg = Union[None, Literal[False], float]
-_Options = Union["LinkOption", list["LinkOption"], None]
 
 
 class SendException(ProtonException):
@@ -406,7 +405,7 @@ class BlockingConnection(Handler):
         address: str | None,
         handler: Handler | None = None,
         name: str | None = None,
-        options: _Options = None,
+        options: LinkOption | list[LinkOption] | None = None,
     ) -> BlockingSender:
         """Open a sender to ``address`` (None: the anonymous relay, each message's own
         address) and wait until the peer has attached it."""
@@ -422,7 +421,7 @@ class BlockingConnection(Handler):
         dynamic: bool = False,
         handler: Handler | None = None,
         name: str | None = None,
-        options: _Options = None,
+        options: LinkOption | list[LinkOption] | None = None,
     ) -> BlockingReceiver:
         """Open a receiver from ``address`` (or a ``dynamic`` node) and wait until attached.
 
