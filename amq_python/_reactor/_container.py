@@ -9,7 +9,7 @@ One thread runs ``run()``:
 3. An event goes to the handler scoped to its link, session or connection (``handler=`` of
    ``connect``/``create_sender``/``create_receiver``) if one is set, else to the container's
    root ``handler`` (the handlers it was made with), then to its ``global_handler`` (see
-   ``_reactor``). An exception from a handler ends ``run()`` and propagates.
+   ``_base``). An exception from a handler ends ``run()`` and propagates.
 
 Outgoing connections are owned by a Connector (``_connector``), which makes each attempt.
 """
@@ -631,7 +631,7 @@ class Container(Reactor):
 
     async def run_async(self) -> None:
         """``run()`` on the running asyncio loop, with no thread: the same handlers, dispatch,
-        connect and reconnect; the loop watches the sockets and timers (``aio._driver``).
+        connect and reconnect; the loop watches the sockets and timers (``_asyncio``).
         Code outside the handlers that changes the engine calls ``wakeup()`` afterwards."""
         # Imported here: programs that never use asyncio do not pay for importing it.
         from ._asyncio import run_container
