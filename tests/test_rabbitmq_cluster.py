@@ -63,10 +63,11 @@ class Producer(MessagingHandler):
         self.send()
 
     def send(self) -> None:
-        """Send while there is credit; the last fifth waits until every failure happened,
-        so that the run cannot end before them."""
+        """Send while there is credit, up to the next quarter of the ids after each failure
+        (all once the failures are done), so traffic is flowing at every failure and the run
+        cannot end before them."""
         sender = self.sender
-        held = len(self.ids) * 4 // 5 if self.run.fail_at else len(self.ids)
+        held = len(self.ids) * (len(self.run.failures) + 1) // (FAILURES + 1)
         while sender.credit > 0 and (self.again or self.next < held):
             if self.again:
                 ident = self.again.popleft()
@@ -89,12 +90,10 @@ class Producer(MessagingHandler):
         self.run.resent_by_app += 1
 
     def on_session_error(self, event: Any) -> None:
-        self.run.session_errors += 1
-        _drop(event.connection)
+        self.run.session_error(event.session.remote_condition, event.connection)
 
     def on_link_error(self, event: Any) -> None:
-        self.run.session_errors += 1
-        _drop(event.connection)
+        self.run.session_error(event.link.remote_condition, event.connection)
 
     @property
     def done(self) -> bool:
@@ -127,16 +126,14 @@ class Consumer(MessagingHandler):
         self.run.received[event.message.id] += 1
 
     def on_session_error(self, event: Any) -> None:
-        self.run.session_errors += 1
-        _drop(event.connection)
+        self.run.session_error(event.session.remote_condition, event.connection)
 
     def on_link_error(self, event: Any) -> None:
-        self.run.session_errors += 1
-        _drop(event.connection)
+        self.run.session_error(event.link.remote_condition, event.connection)
 
 
 class ClusterRun(MessagingHandler):
-    """Drives the run: fails producer 0's node at 5%, 25% and 45% of the acceptances, each
+    """Drives the run: fails producer 0's node at 1/8, 3/8 and 5/8 of the acceptances, each
     time only once the node failed before is back (so the cluster keeps its majority), brings
     it back in a thread, and ends when every accepted id has been received."""
 
@@ -149,10 +146,10 @@ class ClusterRun(MessagingHandler):
         self.consumers = [Consumer(self) for _ in range(CONSUMERS)]
         self.received: collections.Counter[str] = collections.Counter()
         self.accepted = 0
-        self.fail_at = [COUNT * k // 20 for k in (1, 5, 9)]  # each once the last one is back
+        self.fail_at = [COUNT * k // 8 for k in (1, 3, 5)]  # each once the last one is back
         self.failures: list[dict[str, Any]] = []
         self.recoveries: list[threading.Thread] = []
-        self.session_errors = 0
+        self.session_errors: list[str] = []
         self.resent_by_app = 0
         self.started = 0.0
 
@@ -192,6 +189,10 @@ class ClusterRun(MessagingHandler):
         time.sleep(3 * HEARTBEAT)
         self.cluster.resume(letter)
         self.cluster.wait_online(3)
+
+    def session_error(self, condition: Any, connection: Any) -> None:
+        self.session_errors.append(f"{condition.name}: {condition.description}"[:160])
+        _drop(connection)
 
     def on_timer_task(self, event: Any) -> None:
         recovering = self.recoveries and self.recoveries[-1].is_alive()
