@@ -219,6 +219,9 @@ def test_zero_loss_through_three_node_failures(how: str) -> None:
         finally:
             for thread in run.recoveries:
                 thread.join()
+            print(f"\n{how}: progress: accepted {run.accepted}, received "
+                  f"{len(run.received)} distinct, failures {run.failures}, producers done "
+                  f"{[p.done for p in run.producers]}, session errors {run.session_errors}")
         elapsed = time.monotonic() - run.started
     accepted = set().union(*(p.accepted for p in run.producers))
     lost = accepted - set(run.received)
