@@ -30,7 +30,7 @@ from typing import Any, Callable
 
 from proton_ext import ffi, lib
 
-from . import _log, _transactions
+from . import _log, _resend, _transactions
 from ._backoff import Policy
 from ._connect_config import load_connect_config
 from ._connector import DEFAULT_MAX_FRAME, Connector, host_port, hostname_connector
@@ -464,9 +464,13 @@ class Container(Reactor):
         handler: Any = None,
         tags: Callable[[], bytes] | None = None,
         options: Any = None,
+        *,
+        resend_unsettled: bool = False,
+        max_unsettled: int = _resend.DEFAULT_MAX_UNSETTLED,
     ) -> Sender:
         """Open a sender to ``target`` on a connection, session, or a new connection to a URL
-        (whose path is the target when none is given)."""
+        (whose path is the target when none is given). ``resend_unsettled``: after a reconnect,
+        send again what had no outcome, holding at most ``max_unsettled`` messages."""
         session, target = self._link_context(context, target)
         _check_text("create_sender", target=target, source=source, name=name)
         sender = session.sender(name or self._link_name("sender"))
@@ -476,6 +480,8 @@ class Container(Reactor):
             sender.target.address = target
         if tags is not None:
             sender._tags = tags
+        if resend_unsettled:
+            _resend.enable(sender, max_unsettled)
         _open_link(sender, handler, options)
         return sender
 
@@ -926,10 +932,13 @@ class Container(Reactor):
             transport.condition,
         )
         reconnecting = connector is not None and connector.on_transport_closed(transport)
+        lost = _resend.before_unbind(connection) if reconnecting else None
         # Unbind now (a reconnect binds the connection anew) but free the transport only after
         # the events still queued for it: else they would wrap the dying pointer afresh and
         # leave a stale wrapper that a reused address later finds.
         transport.unbind()
+        if lost is not None:
+            _resend.after_unbind(connection, lost)
         self._schedule_internal(0, channel.finish)
         if connector is not None:
             connector.channel = None

@@ -15,6 +15,7 @@ from ._link_options import (
     LinkOption,
     Move,
     ReceiverOption,
+    ResendUnsettled,
     Selector,
     SenderOption,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "Move",
     "Reactor",
     "ReceiverOption",
+    "ResendUnsettled",
     "Selector",
     "SenderOption",
     "Task",
