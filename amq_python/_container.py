@@ -273,8 +273,8 @@ class Container(Reactor):
         - ``address``: the same as ``url`` (kept for older programs).
         - none of them: the options come from a ``connect.json`` file, the first found of
           ``$MESSAGING_CONNECT_FILE``, ``./connect.json``, ``~/.config/messaging/connect.json``
-          and ``/etc/messaging/connect.json`` (see ``amq_python._connect_config``). Without a
-          file: ``amqps://localhost:5671``. Keywords given here win over the file's values.
+          and ``/etc/messaging/connect.json``. Without a file: ``amqps://localhost:5671``.
+          Keywords given here win over the file's values.
 
         A host name is tried at every address it resolves to, in the order the resolver gives
         them (``localhost`` may be ``::1`` then ``127.0.0.1``), before an attempt fails.
@@ -320,7 +320,8 @@ class Container(Reactor):
         after the policy's next delay: one delay per attempt (python-qpid-proton takes one per
         pass over the whole list). A new outage starts the policy over once the peer has
         answered with Open. Sessions and links are re-attached on the new connection; messages
-        sent but not settled are not resent (``on_disconnected`` may resend them). When the
+        with no outcome yet are resent only by senders made with ``resend_unsettled=True``
+        (``create_sender``), else ``on_disconnected`` may resend them. When the
         policy runs out, the handlers get ``on_transport_error`` with the condition
         ``amqp:connection:forced`` ("gave up reconnecting after N attempts; last error: ...").
         It does not reconnect after ``close()``, after ``container.stop()``, or with
