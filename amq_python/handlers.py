@@ -381,7 +381,11 @@ class OutgoingMessageHandler(Handler):
         """Credit changed: ``on_sendable`` if this is an open sender with credit."""
         link = event.context
         impl = link._impl
-        if impl is None or not isinstance(link, Sender) or lib.pn_link_credit(impl) <= 0:
+        if impl is None or not isinstance(link, Sender):
+            return
+        if lib.pn_link_credit(impl) <= link._credit_offset or (
+            link._unsettled is not None and link._unsettled.room() <= 0
+        ):
             return
         state = lib.pn_link_state(impl)
         if state & lib.PN_LOCAL_ACTIVE and state & lib.PN_REMOTE_ACTIVE:

@@ -12,6 +12,7 @@ from ._core._link_options import (
     LinkOption,
     Move,
     ReceiverOption,
+    ResendUnsettled,
     Selector,
     SenderOption,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "Move",
     "Reactor",
     "ReceiverOption",
+    "ResendUnsettled",
     "Selector",
     "SenderOption",
     "Task",

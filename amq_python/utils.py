@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Callable, Literal, Union
 
 from proton_ext import lib
 
+from ._core._dedup import DuplicateFilter
 from ._core._delivery import MODIFIED, REJECTED, RELEASED, Delivery, DispositionType, detach_settled
 from ._core._endpoints import Connection, Link, Receiver, Sender
 from ._core._events import Event, Handler
@@ -641,6 +642,7 @@ __all__ = [
     "BlockingReceiver",
     "BlockingSender",
     "ConnectionClosed",
+    "DuplicateFilter",
     "LinkDetached",
     "SendException",
     "SyncRequestResponse",

@@ -54,6 +54,8 @@ ALLOWED: dict[str, str] = {
     "options (initial, factor, max_delay, max_tries, jitter). Ours also gives one delay per "
     "attempt (a list given as reconnect= too), not one per pass over the URL list, and "
     "starts over for each outage (tests/test_parity_connecting.py)",
+    "signature proton.reactor.Container.create_sender": "ours adds keyword-only "
+    "resend_unsettled and max_unsettled (at-least-once across reconnects; off by default)",
 }
 
 _SIMPLE = (type(None), bool, int, float, str, bytes)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from proton_ext import ffi, lib
 
+from . import _log
 from ._condition import Condition, read_condition, write_condition
 from ._endpoints import Link, _read_data, _write_data
 from ._exceptions import ProtonException
@@ -184,6 +185,10 @@ class Delivery:
         "__dict__",
     )
 
+    stale = False
+    """True for a delivery that was on the wire when its connection was lost: the peer forgot
+    it (a broker redelivers the message), so settling it has no effect on the new link."""
+
     def __init__(self, impl: Any, link: Link) -> None:
         self._impl = impl
         self._link = link
@@ -224,6 +229,30 @@ class Delivery:
             live.pop(impl, None)
             self._link._deliveries.pop(impl, None)
             self._impl = None
+
+    def _let_go(self) -> None:
+        """Unregister and drop the C delivery, keeping the last states (its connection was lost:
+        ``_resend`` aborts it, and may give the wrapper a new one with ``_rebind``)."""
+        impl = self._impl
+        if impl is not None:
+            self._keep_last_state(impl)
+            live.pop(impl, None)
+            self._link._deliveries.pop(impl, None)
+            self._impl = None
+
+    def _rebind(self, impl: Any, tag: bytes) -> None:
+        """Stand for a new C delivery of the same message (sent again after a reconnect)."""
+        self._impl = impl
+        self._tag = tag
+        self._remote_state = 0
+        register(self, impl, lib.pn_delivery_set_context)
+        self._link._deliveries[impl] = self
+
+    def _stale_use(self, what: str) -> None:
+        """Settling a stale delivery: warn, once."""
+        if not self.__dict__.get("_warned"):
+            self._warned = True
+            _log.stale_delivery(self, what)
 
     def _keep_last_state(self, impl: Any) -> None:
         """Copy what the wrapper still answers once it lets go of the C delivery."""
@@ -338,6 +367,8 @@ class Delivery:
 
     def update(self, state: int) -> None:
         """Set the local state (ACCEPTED, REJECTED, RELEASED, MODIFIED) and tell the peer."""
+        if self.stale:
+            return self._stale_use(f"update({DispositionType.get(state)!s})")
         lib.pn_delivery_update(self._live_impl(), state)
         self._local_state = state
 
@@ -351,10 +382,15 @@ class Delivery:
         impl = self._impl
         if impl is None or self._local_settled:
             return
+        if self.stale:
+            self._stale_use("settle()")
         self._local_settled = True
         self._keep_last_state(impl)
         lib.pn_delivery_settle(impl)
         _pending.items.append(self)
+        unsettled = self._link._unsettled
+        if unsettled is not None:
+            unsettled.forget(self)
 
     def abort(self) -> None:
         """Abort a partly sent delivery."""
@@ -363,6 +399,9 @@ class Delivery:
         self._keep_last_state(impl)
         lib.pn_delivery_abort(impl)
         _pending.items.append(self)
+        unsettled = self._link._unsettled
+        if unsettled is not None:
+            unsettled.forget(self)
 
     def __repr__(self) -> str:
         try:

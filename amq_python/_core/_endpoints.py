@@ -584,6 +584,12 @@ class Link(Endpoint):
     # The Delivery class, handed over by _delivery (which builds on this module) once it defines
     # it: links make and find their deliveries without importing the module above.
     _delivery_class: type[Delivery]
+    # At-least-once across reconnects (``_resend``): a resending sender's kept messages, the
+    # credit the engine still counts from a lost peer, and the deliveries it counts as queued
+    # for good (aborted before they were all written).
+    _unsettled: Any = None
+    _credit_offset = 0
+    _leaked = 0
 
     def __init__(self, impl: Any) -> None:
         self._attach(impl)
@@ -816,6 +822,14 @@ class Sender(Link):
         self._tags: Callable[[], bytes] = _counter_tags()
         self._send_code: Any = None  # the ssize_t * that send() gets the engine's code in
 
+    @property
+    def credit(self) -> int:
+        """Messages this sender may send now: the peer's credit (after a reconnect, the new
+        peer's grant alone), and no more than room for while ``max_unsettled`` is reached."""
+        credit = lib.pn_link_credit(self._live_impl()) - self._credit_offset
+        unsettled = self._unsettled
+        return credit if unsettled is None else min(credit, unsettled.room())
+
     def delivery_tag(self) -> str:
         """The next delivery tag from this sender's tag generator (a str, as in proton)."""
         return self._tags().decode("utf-8", "surrogateescape")
@@ -865,6 +879,8 @@ class Sender(Link):
         delivery._tag = raw
         if code[0] < 0:
             raise LinkException(f"[{code[0]}]: cannot send on link {self.name!r}")
+        if self._unsettled is not None:
+            self._unsettled.keep(delivery, encoded)
         if lib.pn_link_snd_settle_mode(impl) == _SND_SETTLED:
             delivery.settle()
         return delivery

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from proton_ext import lib
 
-from . import _codec
-from ._endpoints import Link, Terminus
+from . import _codec, _resend
+from ._endpoints import Link, Sender, Terminus
 
 
 class LinkOption:
@@ -56,6 +56,20 @@ class AtLeastOnce(LinkOption):
         """Sender waits for the receiver's outcome; receiver settles first."""
         link.snd_settle_mode = Link.SND_UNSETTLED
         link.rcv_settle_mode = Link.RCV_FIRST
+
+
+class ResendUnsettled(SenderOption):
+    """After a reconnect, send again the messages that had no outcome when the connection was
+    lost (the ``resend_unsettled`` keyword of ``create_sender``); hold at most
+    ``max_unsettled`` of them, offering no credit beyond."""
+
+    def __init__(self, max_unsettled: int = _resend.DEFAULT_MAX_UNSETTLED) -> None:
+        self.max_unsettled = max_unsettled
+
+    def apply(self, sender: Link) -> None:
+        """Keep the sender's messages until their outcome."""
+        assert isinstance(sender, Sender)
+        _resend.enable(sender, self.max_unsettled)
 
 
 def _node(link: Link) -> Terminus:

@@ -5,6 +5,8 @@ Loggers, under ``amq_python`` (configure that one to see them all):
 - ``amq_python.connection``: outgoing connection attempts (DEBUG), connections opened and closed
   (INFO), transports lost with their error and the reconnect that follows (WARNING, INFO),
   reconnecting given up (ERROR).
+- ``amq_python.delivery``: a delivery from before a connection loss settled after it (WARNING:
+  it has no effect, the peer redelivers the message).
 
 Nothing is printed unless the application configures logging: the ``amq_python`` logger has a
 ``NullHandler``, as the logging documentation asks of libraries (so Python's last-resort
@@ -29,6 +31,7 @@ from ._url import Url
 logging.getLogger("amq_python").addHandler(logging.NullHandler())
 container_log = logging.getLogger("amq_python.container")
 connection_log = logging.getLogger("amq_python.connection")
+delivery_log = logging.getLogger("amq_python.delivery")
 
 
 def address(url: Url) -> str:
@@ -94,6 +97,17 @@ def gave_up(url: Url, attempts: int) -> None:
     if connection_log.isEnabledFor(logging.ERROR):
         connection_log.error(
             "gave up reconnecting to %s after %d attempts", address(url), attempts
+        )
+
+
+def stale_delivery(delivery: Any, what: str) -> None:
+    """A stale delivery was settled or updated (WARNING): nothing goes to the peer."""
+    if delivery_log.isEnabledFor(logging.WARNING):
+        link = delivery.link
+        delivery_log.warning(
+            "%s on %r (link %r) ignored: it was received before its connection was lost, "
+            "and the peer will deliver the message again", what, delivery,
+            link.name if link._impl is not None else "?",
         )
 
 

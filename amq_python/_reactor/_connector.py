@@ -4,11 +4,9 @@ Each attempt binds a new Transport and socket to the same Connection object. Pro
 ``pn_transport_unbind`` resets every session's and link's wire state (channels, handles,
 delivery ids, credit) and marks them modified, so binding the next transport re-sends their
 begin and attach frames: the user's sessions and links re-attach with no user code. Deliveries
-sent but unsettled when the link was lost stay unsettled and are never re-sent by the engine (the
-at-least-once pattern resends their messages from ``on_disconnected``). One engine quirk remains:
-a sender's ``credit`` keeps what the lost peer had granted and unused, added to the new peer's
-grant; the engine still never transmits beyond the new peer's credit, the excess waits in
-its buffer.
+that were on the wire are never re-sent by the engine: around the unbind the container has
+``_resend`` resend them for senders made with ``resend_unsettled=True``, mark the others
+``stale``, and make each sender's ``credit`` count from the new peer's grant.
 
 When a transport closes, ``on_transport_closed`` decides: stop (closed by us, container stopping,
 reconnect off, ``amqp:unauthorized-access``), give up (the policy has no more delays: a

@@ -30,7 +30,7 @@ from typing import Any, Callable
 
 from proton_ext import ffi, lib
 
-from .._core import _log
+from .._core import _log, _resend
 from .._core._backoff import Policy
 from .._core._connect_config import load_connect_config
 from .._core._delivery import Delivery, detach_settled, pending_settled
@@ -250,8 +250,8 @@ class Container(Reactor):
         - ``address``: the same as ``url`` (kept for older programs).
         - none of them: the options come from a ``connect.json`` file, the first found of
           ``$MESSAGING_CONNECT_FILE``, ``./connect.json``, ``~/.config/messaging/connect.json``
-          and ``/etc/messaging/connect.json`` (see ``amq_python._core._connect_config``). Without a
-          file: ``amqps://localhost:5671``. Keywords given here win over the file's values.
+          and ``/etc/messaging/connect.json``. Without a file: ``amqps://localhost:5671``.
+          Keywords given here win over the file's values.
 
         A host name is tried at every address it resolves to, in the order the resolver gives
         them (``localhost`` may be ``::1`` then ``127.0.0.1``), before an attempt fails.
@@ -297,7 +297,8 @@ class Container(Reactor):
         after the policy's next delay: one delay per attempt (python-qpid-proton takes one per
         pass over the whole list). A new outage starts the policy over once the peer has
         answered with Open. Sessions and links are re-attached on the new connection; messages
-        sent but not settled are not resent (``on_disconnected`` may resend them). When the
+        with no outcome yet are resent only by senders made with ``resend_unsettled=True``
+        (``create_sender``), else ``on_disconnected`` may resend them. When the
         policy runs out, the handlers get ``on_transport_error`` with the condition
         ``amqp:connection:forced`` ("gave up reconnecting after N attempts; last error: ...").
         It does not reconnect after ``close()``, after ``container.stop()``, or with
@@ -441,9 +442,13 @@ class Container(Reactor):
         handler: Any = None,
         tags: Callable[[], bytes] | None = None,
         options: Any = None,
+        *,
+        resend_unsettled: bool = False,
+        max_unsettled: int = _resend.DEFAULT_MAX_UNSETTLED,
     ) -> Sender:
         """Open a sender to ``target`` on a connection, session, or a new connection to a URL
-        (whose path is the target when none is given)."""
+        (whose path is the target when none is given). ``resend_unsettled``: after a reconnect,
+        send again what had no outcome, holding at most ``max_unsettled`` messages."""
         session, target = self._link_context(context, target)
         _check_text("create_sender", target=target, source=source, name=name)
         sender = session.sender(name or self._link_name("sender"))
@@ -453,6 +458,8 @@ class Container(Reactor):
             sender.target.address = target
         if tags is not None:
             sender._tags = tags
+        if resend_unsettled:
+            _resend.enable(sender, max_unsettled)
         _open_link(sender, handler, options)
         return sender
 
@@ -900,10 +907,13 @@ class Container(Reactor):
             transport.condition,
         )
         reconnecting = connector is not None and connector.on_transport_closed(transport)
+        lost = _resend.before_unbind(connection) if reconnecting else None
         # Unbind now (a reconnect binds the connection anew) but free the transport only after
         # the events still queued for it: else they would wrap the dying pointer afresh and
         # leave a stale wrapper that a reused address later finds.
         transport.unbind()
+        if lost is not None:
+            _resend.after_unbind(connection, lost)
         self._schedule_internal(0, channel.finish)
         if connector is not None:
             connector.channel = None

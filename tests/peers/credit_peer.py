@@ -1,0 +1,109 @@
+"""A receiving AMQP peer process with a fixed credit, for tests to kill, stop and restart.
+
+Run as ``python -m tests.peers.credit_peer PORT CREDIT MODE``. It is written on
+python-qpid-proton (an implementation independent of ours). Each link a client opens to it gets
+CREDIT once, never topped up. MODE ``accept`` accepts and settles every message, ``hold`` leaves
+every one unsettled with no outcome. It prints one line per message (``message ID``) so a test
+can read what arrived. ``CreditPeer`` runs it from a test: start(), kill() (SIGKILL), pause() and
+resume() (SIGSTOP, SIGCONT: the process hangs with its sockets open), stop().
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from proton.handlers import MessagingHandler
+from proton.reactor import Container
+
+from .ports import wait_for_port
+from .procs import start_group, stop_group, tail
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class Granter(MessagingHandler):  # type: ignore[misc]
+    """The peer's handler: one grant per link, then accept or hold every message."""
+
+    def __init__(self, port: int, credit: int, accept: bool) -> None:
+        super().__init__(prefetch=0, auto_accept=False, auto_settle=False)
+        self.port = port
+        self.credit = credit
+        self.accept_all = accept
+
+    def on_start(self, event: Any) -> None:
+        event.container.listen(f"127.0.0.1:{self.port}")
+
+    def on_link_opening(self, event: Any) -> None:
+        link = event.link
+        if link.is_receiver:
+            link.target.address = link.remote_target.address
+            link.flow(self.credit)
+
+    def on_message(self, event: Any) -> None:
+        print(f"message {event.message.id}", flush=True)
+        if self.accept_all:
+            self.accept(event.delivery)
+
+
+class CreditPeer:
+    """The script as a child process on a fixed port."""
+
+    def __init__(self, port: int, credit: int, mode: str = "accept") -> None:
+        self.port = port
+        self.url = f"amqp://127.0.0.1:{port}"
+        module = "tests.peers.credit_peer"
+        self.argv = [sys.executable, "-m", module, str(port), str(credit), mode]
+        self.log = Path(tempfile.mkstemp(prefix=f"amqpy-credit-{port}-", suffix=".log")[1])
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> CreditPeer:
+        """Start the peer and wait until its port accepts connections."""
+        self.proc = start_group(self.argv, {"PATH": "/usr/bin:/bin"}, self.log, cwd=ROOT)
+        if not wait_for_port(self.port, 10):
+            raise RuntimeError(f"peer on port {self.port} did not start:\n{tail(self.log)}")
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL the peer: its sockets drop with no AMQP close."""
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+            self.proc = None
+
+    def pause(self) -> None:
+        """SIGSTOP: the peer stops answering, its sockets stay open."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """SIGCONT after pause()."""
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGCONT)
+
+    def messages(self) -> list[str]:
+        """The ids of the messages that arrived, in order, over every run of the peer."""
+        lines = self.log.read_text(errors="replace").splitlines()
+        return [line.split(" ", 1)[1] for line in lines if line.startswith("message ")]
+
+    def stop(self) -> None:
+        """Kill the peer if it runs (resuming it first) and remove its log."""
+        if self.proc is not None:
+            self.resume()
+            stop_group(self.proc, grace=0)
+            self.proc = None
+        self.log.unlink(missing_ok=True)
+
+
+def main() -> None:
+    """Run the peer with the command line's port, credit and mode until killed."""
+    port, credit, mode = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+    Container(Granter(port, credit, mode == "accept")).run()
+
+
+if __name__ == "__main__":
+    main()
