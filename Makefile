@@ -1,13 +1,17 @@
 # Convenience targets; the README's two commands (scripts/demo.sh, scripts/test.sh) need no make.
 PY := .venv/bin/python
 
-.PHONY: demo test bench bench-quick fuzz soak
+.PHONY: demo test test-cluster bench bench-quick fuzz soak
 
 demo:
 	bash scripts/demo.sh
 
 test:
 	bash scripts/test.sh
+
+# The 3-node RabbitMQ cluster tests (tests/test_rabbitmq_cluster.py), left out of the default run.
+test-cluster: $(PY)
+	$(PY) -m pytest -q -p timeout -m cluster
 
 $(PY):
 	bash scripts/bootstrap.sh --test
