@@ -1,13 +1,19 @@
 # Convenience targets; the README's two commands (scripts/demo.sh, scripts/test.sh) need no make.
 PY := .venv/bin/python
 
-.PHONY: demo test bench bench-quick fuzz soak
+.PHONY: demo test tox bench bench-quick fuzz soak
 
 demo:
 	bash scripts/demo.sh
 
 test:
 	bash scripts/test.sh
+
+# The core subset on CPython 3.9 to 3.13 (tox.ini's versions label); pyenv's shims answer only for
+# selected versions, so select every installed 3.9-3.13. Missing interpreters are skipped.
+tox: $(PY)
+	PYENV_VERSION="$$(pyenv versions --bare 2>/dev/null \
+		| grep -E '^3\.(9|1[0-3])\.[0-9]+$$' | paste -sd: -)" $(PY) -m tox -m versions
 
 $(PY):
 	bash scripts/bootstrap.sh --test
