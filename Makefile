@@ -1,7 +1,7 @@
 # Convenience targets; the README's two commands (scripts/demo.sh, scripts/test.sh) need no make.
 PY := .venv/bin/python
 
-.PHONY: demo test test-cluster bench bench-quick fuzz soak
+.PHONY: demo test test-cluster tox bench bench-quick fuzz soak
 
 demo:
 	bash scripts/demo.sh
@@ -12,6 +12,12 @@ test:
 # The 3-node RabbitMQ cluster tests (tests/test_rabbitmq_cluster.py), left out of the default run.
 test-cluster: $(PY)
 	$(PY) -m pytest -q -p timeout -m cluster
+
+# The core subset on CPython 3.9 to 3.13 (tox.ini's versions label); pyenv's shims answer only for
+# selected versions, so select every installed 3.9-3.13. Missing interpreters are skipped.
+tox: $(PY)
+	PYENV_VERSION="$$(pyenv versions --bare 2>/dev/null \
+		| grep -E '^3\.(9|1[0-3])\.[0-9]+$$' | paste -sd: -)" $(PY) -m tox -m versions
 
 $(PY):
 	bash scripts/bootstrap.sh --test

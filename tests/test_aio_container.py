@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import socket
+import sys
 from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from types import ModuleType
@@ -40,8 +41,31 @@ def run_on(loop: str, main: Callable[[], Coroutine[Any, Any, T]]) -> T:
         factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
     else:
         factory = asyncio.new_event_loop
+    if sys.version_info < (3, 11):
+        return run_without_runner(factory, main)
     with asyncio.Runner(loop_factory=factory, debug=True) as runner:
         return runner.run(main())
+
+
+def run_without_runner(
+    factory: Callable[[], asyncio.AbstractEventLoop], main: Callable[[], Coroutine[Any, Any, T]]
+) -> T:
+    """What ``asyncio.Runner`` (new in 3.11) does, for 3.9 and 3.10: run ``main()`` on a new
+    debug loop, then cancel what is left, finish async generators and the executor, close."""
+    loop = factory()
+    loop.set_debug(True)
+    asyncio.set_event_loop(loop)
+    try:
+        return loop.run_until_complete(main())
+    finally:
+        left = asyncio.all_tasks(loop)
+        for task in left:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.run_until_complete(loop.shutdown_default_executor())
+        asyncio.set_event_loop(None)
+        loop.close()
 
 
 def load_example(name: str) -> ModuleType:

@@ -210,8 +210,9 @@ def tls_url(broker: BrokerProcess) -> str:
 
 
 def start(name: str, *args: str) -> subprocess.Popen[str]:
-    """examples/NAME.py with ARGS running in the background, its output piped."""
-    return subprocess.Popen([sys.executable, str(EXAMPLES / f"{name}.py"), *args], cwd=ROOT,
+    """examples/NAME.py with ARGS running in the background, its output piped and unbuffered
+    (-u: each line is read as printed, whether or not the caller set PYTHONUNBUFFERED)."""
+    return subprocess.Popen([sys.executable, "-u", str(EXAMPLES / f"{name}.py"), *args], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
