@@ -125,6 +125,7 @@ class Connection(Endpoint):
 
     _exception = ConnectionException
     _channel: Any = None  # the container's Channel for its current socket, if any
+    _released = False  # free() was called: the C object is the engine's to free
     _get_context = lib.pn_connection_get_context
     _set_context = lib.pn_connection_set_context
 
@@ -328,6 +329,7 @@ class Connection(Endpoint):
         """Give up our reference: the engine frees the connection once it is done with it."""
         if self._impl is not None and self._owned:
             self._owned = False
+            self._released = True
             lib.pn_connection_free(self._impl)
 
     def __repr__(self) -> str:
@@ -336,6 +338,8 @@ class Connection(Endpoint):
     def _describe(self) -> str:
         if self._impl is None:
             return "freed"
+        if self._released:  # the engine may free it any time now: no C call from a repr
+            return "released"
         return f"container={self.container!r}, hostname={self.hostname!r}"
 
 
