@@ -11,19 +11,13 @@ resume() (SIGSTOP, SIGCONT: the process hangs with its sockets open), stop().
 from __future__ import annotations
 
 import signal
-import subprocess
 import sys
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from proton.handlers import MessagingHandler
 from proton.reactor import Container
 
-from .ports import wait_for_port
-from .procs import start_group, stop_group, tail
-
-ROOT = Path(__file__).resolve().parents[2]
+from .listener_process import ListenerProcess
 
 
 class Granter(MessagingHandler):  # type: ignore[misc]
@@ -50,30 +44,12 @@ class Granter(MessagingHandler):  # type: ignore[misc]
             self.accept(event.delivery)
 
 
-class CreditPeer:
+class CreditPeer(ListenerProcess):
     """The script as a child process on a fixed port."""
 
     def __init__(self, port: int, credit: int, mode: str = "accept") -> None:
-        self.port = port
-        self.url = f"amqp://127.0.0.1:{port}"
-        module = "tests.peers.credit_peer"
-        self.argv = [sys.executable, "-m", module, str(port), str(credit), mode]
-        self.log = Path(tempfile.mkstemp(prefix=f"amqpy-credit-{port}-", suffix=".log")[1])
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> CreditPeer:
-        """Start the peer and wait until its port accepts connections."""
-        self.proc = start_group(self.argv, {"PATH": "/usr/bin:/bin"}, self.log, cwd=ROOT)
-        if not wait_for_port(self.port, 10):
-            raise RuntimeError(f"peer on port {self.port} did not start:\n{tail(self.log)}")
-        return self
-
-    def kill(self) -> None:
-        """SIGKILL the peer: its sockets drop with no AMQP close."""
-        if self.proc is not None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait()
-            self.proc = None
+        super().__init__(port)
+        self.argv = [sys.executable, "-m", "tests.peers.credit_peer", str(port), str(credit), mode]
 
     def pause(self) -> None:
         """SIGSTOP: the peer stops answering, its sockets stay open."""
@@ -92,11 +68,8 @@ class CreditPeer:
 
     def stop(self) -> None:
         """Kill the peer if it runs (resuming it first) and remove its log."""
-        if self.proc is not None:
-            self.resume()
-            stop_group(self.proc, grace=0)
-            self.proc = None
-        self.log.unlink(missing_ok=True)
+        self.resume()
+        super().stop()
 
 
 def main() -> None:
