@@ -1,0 +1,204 @@
+"""amq_python.tracing with ``amq_python.aio``, as tests/test_tracing.py checks it with the handler
+API and with the same helpers: aio producer and consumer processes (tests/tracing_client.py's
+``aio-*`` roles) through our embedded broker, mixed with handler API processes and with
+python-qpid-proton's ``proton.tracing``; and one aio program's spans in detail."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.broker_process import BrokerProcess
+from tests.test_tracing import (  # noqa: F401 (broker is a fixture)
+    broker,
+    check_from_proton,
+    check_one_trace,
+    check_reconnects,
+    check_rejected,
+    check_to_proton,
+    in_subprocess,
+    kind,
+    run,
+)
+
+
+@pytest.mark.parametrize(
+    ("producer", "consumer"),
+    [("aio-produce", "aio-consume"), ("ours-produce", "aio-consume"),
+     ("aio-produce", "ours-consume")],
+    ids=["aio-to-aio", "handler-to-aio", "aio-to-handler"],
+)
+def test_producer_broker_consumer_is_one_trace(
+    tmp_path: Path, broker: BrokerProcess, producer: str, consumer: str  # noqa: F811
+) -> None:
+    """Processes of either API through the broker: each consumer span is the child of its
+    message's producer span, with the same attributes and metrics as the handler API's."""
+    address = f"tr-{producer}-{consumer}"
+    produced = run(tmp_path, producer, broker.url, address, "2")
+    consumed = run(tmp_path, consumer, broker.url, address, "2")
+    check_one_trace(produced, consumed, address, broker.port)
+
+
+def shape(recorded: dict[str, Any]) -> dict[str, Any]:
+    """What must not depend on the API: span names, kinds, statuses and attribute names; the
+    metrics' names and attribute names."""
+    return {
+        "spans": sorted((s["name"], s["kind"], s["status"], sorted(s["attributes"]))
+                        for s in recorded["spans"]),
+        "metrics": {name: sorted(sorted(p["attributes"]) for p in points)
+                    for name, points in recorded["metrics"].items()},
+    }
+
+
+def test_aio_records_what_the_handler_api_records(
+    tmp_path: Path, broker: BrokerProcess  # noqa: F811
+) -> None:
+    """The same two messages, sent and received with each API (one API after the other, on
+    the same address): the same spans and metrics."""
+    shapes = {}
+    for api in ("ours", "aio"):
+        produced = run(tmp_path, f"{api}-produce", broker.url, "tr-shape", "2")
+        consumed = run(tmp_path, f"{api}-consume", broker.url, "tr-shape", "2")
+        shapes[api] = (shape(produced), shape(consumed))
+    assert shapes["aio"] == shapes["ours"]
+    produced_shape = shapes["aio"][0]
+    assert {"messaging.client.sent.messages", "amqp.client.accepted.messages",
+            "amqp.client.outcome.duration", "amqp.client.unsettled.deliveries",
+            "amqp.client.connection.attempts"} <= set(produced_shape["metrics"])
+
+
+def test_aio_rejected_send_is_an_error_span_with_the_condition(
+    tmp_path: Path, broker: BrokerProcess  # noqa: F811
+) -> None:
+    """aio.Sender.send() of a message the broker rejects (no address): the span has error
+    status with the condition (send() raised MessageRejected), the counter counts it."""
+    check_rejected(run(tmp_path, "aio-produce", broker.url, "-"))
+
+
+def test_aio_reconnect_attempts_show_in_the_metrics(tmp_path: Path) -> None:
+    check_reconnects(tmp_path, "aio-reconnect")
+
+
+def test_proton_tracing_producer_continues_in_an_aio_consumer(
+    tmp_path: Path, broker: BrokerProcess  # noqa: F811
+) -> None:
+    check_from_proton(tmp_path, broker, "aio-consume")
+
+
+@pytest.mark.parametrize("write_jaeger", [True, False], ids=["write-both", "w3c-only"])
+def test_aio_producer_continues_in_a_proton_tracing_consumer(
+    tmp_path: Path, broker: BrokerProcess, write_jaeger: bool  # noqa: F811
+) -> None:
+    check_to_proton(tmp_path, broker, "aio-produce", write_jaeger)
+
+
+PROGRAM = """
+    import asyncio, json
+    from opentelemetry import metrics, trace
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+    reader = InMemoryMetricReader()
+    metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
+    import amq_python.tracing
+    from amq_python import Message, aio
+    amq_python.tracing.init_tracer("aio-one-process")
+    seen = {}
+
+    def current():
+        return trace.get_current_span().get_span_context().span_id
+
+    async def main():
+        async with await aio.connect("URL") as conn:
+            sender = await conn.open_sender("tr-aio-in")
+            forward = await conn.open_sender("tr-aio-out")
+            for n in range(4):
+                await sender.send(Message(body=n, id=f"m{n}"), timeout=10)
+            await (await sender.submit(Message(body=4, id="m4"), timeout=10))
+            receiver = await conn.open_receiver("tr-aio-in", credit=5)
+            item = await receiver.receive(timeout=10)  # m0: forwarded inside the block
+            async with item.settle_on_exit():
+                seen["inside"] = current()
+                await forward.send(Message(body="f", id="f0"), timeout=10)
+            seen["after"] = current()
+            item = await receiver.receive(timeout=10)  # m1: rejected inside the block
+            async with item.settle_on_exit():
+                item.reject()
+            item = await receiver.receive(timeout=10)  # m2: accepted with no block
+            item.accept()
+            item = await receiver.receive(timeout=10)  # m3: the block fails
+            try:
+                async with item.settle_on_exit():
+                    raise RuntimeError("block failed")
+            except RuntimeError:
+                pass
+            item = await receiver.receive(timeout=10)  # m4: sent with submit()
+            async with item.settle_on_exit():
+                pass
+            await receiver.close()
+
+    asyncio.run(main())
+    found = {}
+    for resource in reader.get_metrics_data().resource_metrics:
+        for scope in resource.scope_metrics:
+            for metric in scope.metrics:
+                found[metric.name] = sum(getattr(p, "value", None) or getattr(p, "count", 0)
+                                         for p in metric.data.data_points)
+    print(json.dumps({**seen, "metrics": found, "spans": [
+        {"id": s.attributes.get("messaging.message.id"), "kind": s.kind.name,
+         "span": s.context.span_id, "trace": s.context.trace_id,
+         "parent": s.parent.span_id if s.parent else None, "status": s.status.status_code.name,
+         "description": s.status.description,
+         "events": [e.name for e in s.events],
+         "outcome": s.attributes.get("amqp.delivery.outcome")}
+        for s in exporter.get_finished_spans()]}))
+"""
+
+
+def test_aio_consumer_span_is_current_in_settle_on_exit_and_records_the_settlement(
+    broker: BrokerProcess,  # noqa: F811
+) -> None:
+    """One aio program: the CONSUMER span is current inside ``settle_on_exit()`` (a message
+    sent there is its child) and not after; each settlement is recorded (accept, reject in
+    the block, accept() with no block); a failing block is an error, its message released;
+    ``submit()`` is traced as ``send()`` is; nothing is left unsettled."""
+    done = in_subprocess(PROGRAM.replace("URL", broker.url))
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout)
+    spans = found["spans"]
+    produced = {s["id"]: s for s in kind(spans, "PRODUCER")}
+    consumed: dict[str, list[dict[str, Any]]] = {}
+    for span in kind(spans, "CONSUMER"):
+        consumed.setdefault(span["id"], []).append(span)
+    assert set(produced) == {"m0", "m1", "m2", "m3", "m4", "f0"}
+    assert all(s["outcome"] == "accepted" and s["status"] == "UNSET" for s in produced.values())
+    for n in range(5):
+        first = consumed[f"m{n}"][0]
+        assert first["parent"] == produced[f"m{n}"]["span"]
+        assert first["trace"] == produced[f"m{n}"]["trace"]
+    (m0,) = consumed["m0"]
+    assert found["inside"] == m0["span"] and found["after"] == 0
+    assert produced["f0"]["parent"] == m0["span"]
+    assert produced["f0"]["trace"] == m0["trace"]
+    assert m0["outcome"] == "accepted"
+    assert [(s["outcome"], s["status"]) for s in consumed["m1"]] == [("rejected", "UNSET")]
+    assert [(s["outcome"], s["status"]) for s in consumed["m2"]] == [("accepted", "UNSET")]
+    failed = consumed["m3"][0]  # the broker may send m3 again: a second span, released
+    assert (failed["outcome"], failed["status"]) == ("released", "ERROR")
+    assert failed["description"] == "RuntimeError: block failed"
+    assert failed["events"] == ["exception"]
+    assert [(s["outcome"], s["status"]) for s in consumed["m4"]] == [("accepted", "UNSET")]
+    totals = found["metrics"]
+    assert totals["messaging.client.sent.messages"] == 6
+    assert totals["amqp.client.accepted.messages"] == 6
+    assert totals["amqp.client.unsettled.deliveries"] == 0
+    assert totals["messaging.client.consumed.messages"] == len(kind(spans, "CONSUMER")) >= 5
