@@ -256,24 +256,31 @@ def test_off_by_default_and_disable_restores_every_method() -> None:
     assert not tracing.enabled()
 
 
-def test_console_example_prints_one_trace(broker: BrokerProcess) -> None:
-    """examples/tracing_console.py: the message, then its send and process spans (one trace,
-    the consumer span the producer span's child) and the metrics, as the console exporters
-    print them."""
+def console_objects(text: str) -> list[Any]:
+    """The JSON objects the SDK's console exporters printed, one after the other, in ``text``."""
+    decoder, objects, at = json.JSONDecoder(), [], 0
+    while text[at:].strip():
+        at += len(text[at:]) - len(text[at:].lstrip())
+        found, at = decoder.raw_decode(text, at)
+        objects.append(found)
+    return objects
+
+
+@pytest.mark.parametrize("api", ["handler", "aio"])
+def test_console_example_prints_one_trace(broker: BrokerProcess, api: str) -> None:
+    """examples/tracing_console.py, with each API: the message, then its send and process
+    spans (one trace, the consumer span the producer span's child) and the metrics, as the
+    console exporters print them."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
     done = subprocess.run(
         [sys.executable, str(ROOT / "examples" / "tracing_console.py"), "--url", broker.url,
-         "--address", "tr-example"],
+         "--address", "tr-example", "--api", api],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
     )
     assert done.returncode == 0, done.stderr
     first, rest = done.stdout.split("\n", 1)
     assert first == "Hello World!"
-    decoder, objects, at = json.JSONDecoder(), [], 0
-    while rest[at:].strip():
-        at += len(rest[at:]) - len(rest[at:].lstrip())
-        found, at = decoder.raw_decode(rest, at)
-        objects.append(found)
+    objects = console_objects(rest)
     spans = {o["name"]: o for o in objects if "context" in o}
     sent, received = spans["send tr-example"], spans["process tr-example"]
     assert received["context"]["trace_id"] == sent["context"]["trace_id"]

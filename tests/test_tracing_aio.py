@@ -6,19 +6,25 @@ python-qpid-proton's ``proton.tracing``; and one aio program's spans in detail."
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.broker_process import BrokerProcess
+from tests.test_readme import fenced_blocks
 from tests.test_tracing import (  # noqa: F401 (broker is a fixture)
+    ROOT,
     broker,
     check_from_proton,
     check_one_trace,
     check_reconnects,
     check_rejected,
     check_to_proton,
+    console_objects,
     in_subprocess,
     kind,
     run,
@@ -202,3 +208,29 @@ def test_aio_consumer_span_is_current_in_settle_on_exit_and_records_the_settleme
     assert totals["amqp.client.accepted.messages"] == 6
     assert totals["amqp.client.unsettled.deliveries"] == 0
     assert totals["messaging.client.consumed.messages"] == len(kind(spans, "CONSUMER")) >= 5
+
+
+def test_readme_tracing_program_traces_both_apis(
+    tmp_path: Path, broker: BrokerProcess  # noqa: F811
+) -> None:
+    """The README's tracing program (a Container sends, aio receives) against our broker: the
+    console exporter prints both spans, the aio CONSUMER span the child of the handler API's
+    PRODUCER span, and the message between them."""
+    (program,) = [b for b in fenced_blocks("python") if "amq_python.tracing" in b]
+    assert program.count("127.0.0.1:5672") == 2
+    assert program.count("/traced") == 1 and program.count('"traced"') == 1
+    program = program.replace("127.0.0.1:5672", f"127.0.0.1:{broker.port}")
+    program = program.replace("/traced", "/tr-readme").replace('"traced"', '"tr-readme"')
+    path = tmp_path / "readme_tracing.py"
+    path.write_text(program, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    done = subprocess.run([sys.executable, str(path)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60, env={**env, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr
+    assert "\nHello tracing!\n" in done.stdout  # after the PRODUCER span, before the other
+    spans = {o["kind"]: o for o in console_objects(done.stdout.replace("Hello tracing!", ""))}
+    sent, received = spans["SpanKind.PRODUCER"], spans["SpanKind.CONSUMER"]
+    assert (sent["name"], received["name"]) == ("send tr-readme", "process tr-readme")
+    assert received["context"]["trace_id"] == sent["context"]["trace_id"]
+    assert received["parent_id"] == sent["context"]["span_id"]
+    assert received["attributes"]["amqp.delivery.outcome"] == "accepted"
