@@ -233,6 +233,32 @@ def test_init_tracer_sets_a_default_provider_only_when_there_is_none() -> None:
     assert kept.stdout == "True\n"
 
 
+def test_init_tracer_with_the_api_only_and_with_otel_service_name() -> None:
+    """Without the SDK, init_tracer sets no provider (spans are the API's no-ops until the
+    application sets one) but tracing is on; with it, OTEL_SERVICE_NAME names the service."""
+    api_only = in_subprocess("""
+        import sys
+        sys.modules["opentelemetry.sdk"] = None  # as if only opentelemetry-api were installed
+        from opentelemetry import trace
+        import amq_python.tracing as tracing
+        tracer = tracing.init_tracer("svc")
+        print(tracing.enabled(), type(trace.get_tracer_provider()).__name__,
+              tracer.start_span("x").is_recording())
+    """)
+    assert api_only.returncode == 0, api_only.stderr
+    assert api_only.stdout == "True ProxyTracerProvider False\n"
+    named = in_subprocess("""
+        import os
+        os.environ.update(OTEL_SERVICE_NAME="from-env", OTEL_TRACES_EXPORTER="none")
+        from opentelemetry import trace
+        import amq_python.tracing as tracing
+        tracing.init_tracer("svc")
+        print(trace.get_tracer_provider().resource.attributes["service.name"])
+    """)
+    assert named.returncode == 0, named.stderr
+    assert named.stdout == "from-env\n"
+
+
 def test_off_by_default_and_disable_restores_every_method() -> None:
     """Importing tracing changes nothing; enable() wraps the hook points; disable() puts the
     very same functions back (nothing is left on the per-message path)."""

@@ -234,3 +234,112 @@ def test_readme_tracing_program_traces_both_apis(
     assert received["context"]["trace_id"] == sent["context"]["trace_id"]
     assert received["parent_id"] == sent["context"]["span_id"]
     assert received["attributes"]["amqp.delivery.outcome"] == "accepted"
+
+
+OUTCOMES = """
+    import asyncio, json
+    from opentelemetry import metrics, trace
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+    reader = InMemoryMetricReader()
+    metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
+    import amq_python.tracing
+    from amq_python import Message, aio
+    from amq_python.handlers import MessagingHandler
+    from amq_python.reactor import Container
+    amq_python.tracing.init_tracer("outcomes")
+    HOW = ["accept", "reject", "release", "modify"]
+
+    class Peer(MessagingHandler):
+        # Listens and settles each message as its body says; its own sender (the handler API)
+        # sends the four messages to itself.
+        def __init__(self, port, done):
+            super().__init__(auto_accept=False)
+            self.port, self.done, self.sent, self.outcomes = port, done, 0, 0
+        def on_start(self, event):
+            acceptor = event.container.listen("127.0.0.1:0")
+            self.port.set_result(acceptor.port)
+            conn = event.container.connect(f"amqp://127.0.0.1:{acceptor.port}")
+            self.sender = event.container.create_sender(conn, "handler")
+        def on_sendable(self, event):
+            while event.sender is self.sender and event.sender.credit and self.sent < 4:
+                how = HOW[self.sent]
+                event.sender.send(Message(body=how, id=f"handler-{how}"))
+                self.sent += 1
+        def on_message(self, event):
+            how = event.message.body
+            if how == "accept":
+                self.accept(event.delivery)
+            elif how == "reject":
+                self.reject(event.delivery)
+            else:
+                self.release(event.delivery, delivered=how == "modify")
+        def outcome(self):
+            self.outcomes += 1
+            if self.outcomes == 4:
+                self.done.set_result(None)
+        def on_accepted(self, event):
+            self.outcome()
+        def on_rejected(self, event):
+            self.outcome()
+        def on_released(self, event):
+            self.outcome()
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        port, handler_done = loop.create_future(), loop.create_future()
+        container = Container(Peer(port, handler_done))
+        running = asyncio.ensure_future(container.run_async())
+        raised = []
+        async with await aio.connect(f"amqp://127.0.0.1:{await port}") as conn:
+            sender = await conn.open_sender("aio")
+            for how in HOW:
+                try:
+                    await sender.send(Message(body=how, id=f"aio-{how}"), timeout=10)
+                    raised.append(None)
+                except aio.MessageNotAccepted as exc:
+                    raised.append(type(exc).__name__)
+        await asyncio.wait_for(handler_done, 10)
+        container.stop()
+        await asyncio.wait_for(running, 10)
+        return raised
+
+    raised = asyncio.run(main())
+    released = []
+    for resource in reader.get_metrics_data().resource_metrics:
+        for scope in resource.scope_metrics:
+            for metric in scope.metrics:
+                if metric.name == "amqp.client.released.messages":
+                    released += [(p.attributes["messaging.destination.name"],
+                                  p.attributes["amqp.delivery.outcome"], p.value)
+                                 for p in metric.data.data_points]
+    print(json.dumps({"raised": raised, "released": sorted(released), "spans": {
+        s.attributes["messaging.message.id"]: [s.attributes.get("amqp.delivery.outcome"),
+                                               s.status.status_code.name,
+                                               s.attributes.get("error.type")]
+        for s in exporter.get_finished_spans() if s.kind.name == "PRODUCER"}}))
+"""
+
+
+def test_every_outcome_is_recorded_with_either_api() -> None:
+    """A peer (our listener, on the asyncio loop with ``run_async()``) accepts, rejects,
+    releases and modifies one message each from an aio sender and from a handler API sender:
+    each PRODUCER span records its outcome (rejected: error status), aio's ``send()`` raises
+    the matching exception, and the released counter counts released and modified apart."""
+    done = in_subprocess(OUTCOMES)
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout)
+    assert found["raised"] == [None, "MessageRejected", "MessageReleased", "MessageModified"]
+    expected = {"accept": ["accepted", "UNSET", None], "reject": ["rejected", "ERROR", "rejected"],
+                "release": ["released", "UNSET", None], "modify": ["modified", "UNSET", None]}
+    assert found["spans"] == {f"{api}-{how}": span for api in ("aio", "handler")
+                              for how, span in expected.items()}
+    assert found["released"] == [["aio", "modified", 1], ["aio", "released", 1],
+                                 ["handler", "modified", 1], ["handler", "released", 1]]
