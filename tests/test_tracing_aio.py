@@ -343,3 +343,19 @@ def test_every_outcome_is_recorded_with_either_api() -> None:
                               for how, span in expected.items()}
     assert found["released"] == [["aio", "modified", 1], ["aio", "released", 1],
                                  ["handler", "modified", 1], ["handler", "released", 1]]
+
+
+def test_aio_methods_are_plain_while_tracing_is_off() -> None:
+    """aio's received-message methods are wrapped only between enable() and disable()."""
+    import amq_python.tracing as tracing
+    from amq_python import aio
+
+    names = ("__init__", "settle_on_exit")
+    before = [aio.Delivery.__dict__[name] for name in names]
+    assert not tracing.enabled()
+    tracing.enable()
+    try:
+        assert all(aio.Delivery.__dict__[n] is not b for n, b in zip(names, before))
+    finally:
+        tracing.disable()
+    assert [aio.Delivery.__dict__[name] for name in names] == before
