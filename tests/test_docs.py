@@ -220,6 +220,12 @@ def test_tracing(broker: BrokerProcess, tmp_path: Path) -> None:
     ]
 
 
+def test_tracing_aio(broker: BrokerProcess, tmp_path: Path) -> None:
+    assert example("tracing_aio.py", tmp_path, local(broker)) == [
+        "['CONSUMER', 'PRODUCER', 'PRODUCER']", "one trace: True"
+    ]
+
+
 def test_request_response(broker: BrokerProcess, tmp_path: Path) -> None:
     assert example("request_response.py", tmp_path, local(broker)) == ["0 HELLO", "1 WORLD"]
 
