@@ -359,3 +359,82 @@ def test_aio_methods_are_plain_while_tracing_is_off() -> None:
     finally:
         tracing.disable()
     assert [aio.Delivery.__dict__[name] for name in names] == before
+
+
+LOST = """
+    import asyncio, json
+    from opentelemetry import metrics, trace
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+    reader = InMemoryMetricReader()
+    metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
+    import amq_python.tracing
+    from amq_python import Message, aio
+    from amq_python.handlers import MessagingHandler
+    from amq_python.reactor import Container
+    from tests.peers.listener_process import listeners
+    amq_python.tracing.init_tracer("lost")
+
+    class Sends(MessagingHandler):
+        # Sends one message to a peer that holds it (no consumer), kills the peer, and stops
+        # once the connection is lost.
+        def __init__(self, peer):
+            super().__init__()
+            self.peer = peer
+        def on_start(self, event):
+            self.sender = event.container.create_sender(self.peer.url + "/held")
+        def on_sendable(self, event):
+            if not self.sender.unsettled:
+                self.sender.send(Message(body="x", id="handler-lost"))
+                event.container.schedule(0.3, self)
+        def on_timer_task(self, event):
+            self.peer.kill()
+        def on_disconnected(self, event):
+            event.container.stop()
+
+    async def aio_send(peer):
+        async with await aio.connect(peer.url) as conn:
+            sender = await conn.open_sender("held", resend_unsettled=False)
+            sending = asyncio.ensure_future(sender.send(Message(body="x", id="aio-lost")))
+            await asyncio.sleep(0.3)
+            peer.kill()
+            try:
+                await asyncio.wait_for(sending, 10)
+            except aio.ConnectionLost as exc:
+                return type(exc).__name__
+
+    with listeners(2) as (first, second):
+        Container(Sends(first)).run()
+        raised = asyncio.run(aio_send(second))
+    unsettled = []
+    for resource in reader.get_metrics_data().resource_metrics:
+        for scope in resource.scope_metrics:
+            for metric in scope.metrics:
+                if metric.name == "amqp.client.unsettled.deliveries":
+                    unsettled += [p.value for p in metric.data.data_points]
+    print(json.dumps({"raised": raised, "unsettled": unsettled, "spans": {
+        s.attributes["messaging.message.id"]: [s.attributes.get("amqp.delivery.outcome"),
+                                               s.status.status_code.name,
+                                               s.attributes.get("error.type")]
+        for s in exporter.get_finished_spans() if s.kind.name == "PRODUCER"}}))
+"""
+
+
+def test_a_send_lost_with_its_connection_ends_its_span_as_an_error() -> None:
+    """A message whose connection is lost before its outcome, on a sender that does not
+    resend, ends its PRODUCER span as an error (outcome ``lost``) and leaves the unsettled
+    count, with either API: it was a span left open for good."""
+    done = in_subprocess(LOST)
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout)
+    assert found["raised"] == "ConnectionLost"
+    lost = ["lost", "ERROR", "connection_lost"]
+    assert found["spans"] == {"handler-lost": lost, "aio-lost": lost}
+    assert found["unsettled"] and not any(found["unsettled"])

@@ -35,6 +35,7 @@ def _register_builtin() -> None:
     register = _hooks.register
     register(_endpoints.Sender, "send", "send")
     register(_delivery.Delivery, "settle", "settle")
+    register(_delivery.Delivery, "_lost", "lost")
     for name in ("on_accepted", "on_rejected", "on_released", "on_settled"):
         register(handlers.OutgoingMessageHandler, name, "outcome")
     register(handlers.IncomingMessageHandler, "on_message", "process")

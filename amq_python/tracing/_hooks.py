@@ -21,6 +21,8 @@ The kinds, and the signature of the method each wraps:
   not current (the application's task settles it later);
 - ``activate``: ``method(self, ...)`` returning a context manager (sync or async), ``self.delivery``
   that engine Delivery (``aio``'s ``settle_on_exit``): its CONSUMER span is current inside;
+- ``lost``: ``Delivery._lost(self)``: a sent delivery dropped with its connection, with no
+  outcome to come: its PRODUCER span ends as an error, the unsettled count goes down;
 - ``attempt``: ``method(self)`` of an object with ``tries`` (0 on a first attempt) and a
   ``connection``: one connection attempt, a reconnect when ``tries`` is not 0.
 """
@@ -29,7 +31,9 @@ from __future__ import annotations
 
 from typing import Callable
 
-KINDS = frozenset({"send", "settle", "outcome", "process", "receive", "activate", "attempt"})
+KINDS = frozenset(
+    {"send", "settle", "outcome", "lost", "process", "receive", "activate", "attempt"}
+)
 
 POINTS: list[tuple[type, str, str]] = []
 """Every registered (class, method name, kind), in registration order."""
