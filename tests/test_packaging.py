@@ -21,6 +21,9 @@ ignore), by these rules:
 
 Nothing else: no tests (they need the whole checkout and its peers), and no build products
 (``proton_ext/_cproton.c``, ``*.so``: ignored by git, so never expected).
+
+The getting-started page's install lines run too, as written, in a second fresh venv: pip
+builds the sdist there itself.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from pathlib import Path
 import pytest
 
 import amq_python
+from tests.docs_blocks import commands, docs_block
 
 ROOT = Path(__file__).resolve().parent.parent
 VERSION = amq_python.__version__
@@ -202,6 +206,27 @@ def test_version_has_one_source() -> None:
     assert "version" not in (ROOT / "setup.py").read_text()
     assert importlib.metadata.version("amq_python") == VERSION
     assert f"## {VERSION}" in (ROOT / "CHANGELOG.md").read_text()
+
+
+def test_getting_started_install_block(built: Built) -> None:
+    """The install lines of the getting-started page, as written (VERSION being this version),
+    from the sdist's directory, in a fresh venv with its own pip first on PATH: pip builds and
+    installs the sdist, and the installed copy's diagnose names the version."""
+    venv = built.home / "getting-started"
+    run(sys.executable, "-m", "venv", venv)
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+    outputs = []
+    for line in commands(docs_block("install")):
+        done = subprocess.run(["sh", "-c", line.replace("VERSION", VERSION)],
+                              cwd=built.sdist.parent, env=env, capture_output=True, text=True,
+                              timeout=STEP_TIMEOUT, check=False)
+        assert done.returncode == 0, f"{line}:\n{done.stdout}\n{done.stderr}"
+        outputs.append(done.stdout)
+    assert outputs[-1].split()[:2] == ["amq_python", VERSION]
+    where = run(venv / "bin" / "python", "-c", "import amq_python; print(amq_python.__file__)",
+                cwd=built.home).stdout.strip()
+    assert Path(where).is_relative_to(venv)
 
 
 def test_diagnose_prints_the_version() -> None:
