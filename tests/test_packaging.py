@@ -1,14 +1,14 @@
 """Packaging (issue #17) and the version (issue #18), checked by building and installing.
 
-The module builds the sdist once (``python -m build --sdist``, isolated) from a copy of this
-checkout: the files git does not ignore, the ignored ones under the package directories (build
-products a developer's tree holds), and planted build products (``proton_ext/_cproton.c``, a
-``.so``, a ``.pyc``, a ``.o``), so their absence from the sdist always means something. A copy,
-because setuptools re-reads a ``*.egg-info/SOURCES.txt`` left in a tree (by ``pip install
--e``), which would hide a missing MANIFEST.in rule. Then, in a fresh virtualenv without system
-site-packages, pip builds a wheel from that sdist alone (an isolated build: every build
-dependency must be declared) and installs it, as ``pip install amq_python-*.tar.gz`` does.
-That compiles the binding, so the module shares one build; its tests look at the parts.
+The module runs ``python -m build`` once (isolated: every build dependency must be declared)
+on a copy of this checkout: the files git does not ignore, the ignored ones under the package
+directories (build products a developer's tree holds), and planted build products
+(``proton_ext/_cproton.c``, a ``.so``, a ``.pyc``, a ``.o``), so their absence from the sdist
+always means something. A copy, because setuptools re-reads a ``*.egg-info/SOURCES.txt`` left
+in a tree (by ``pip install -e``), which would hide a missing MANIFEST.in rule. ``build`` makes
+the sdist, then the wheel from the unpacked sdist alone, which compiles the binding; the wheel
+is installed into a fresh virtualenv without system site-packages. The module shares that one
+build; its tests look at the parts.
 
 What the sdist must hold is derived from ``git ls-files`` (tracked, plus new files git does not
 ignore), by these rules:
@@ -80,7 +80,8 @@ class Built:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
-    """sdist from the checkout; wheel from the sdist alone; installed into a fresh venv."""
+    """``python -m build``: the sdist from the checkout, the wheel from the sdist alone; the
+    wheel installed into a fresh venv."""
     base = tmp_path_factory.mktemp("packaging")
     tree = base / "tree"
     junk = run("git", "ls-files", "--others", "--ignored", "--exclude-standard", "-z", "--",
@@ -91,16 +92,16 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
     for name in PLANTED:
         (tree / name).parent.mkdir(parents=True, exist_ok=True)
         (tree / name).write_bytes(b"a build product\n")
-    run(sys.executable, "-m", "build", "--sdist", "--outdir", base / "dist", tree)
+    run(sys.executable, "-m", "build", "--outdir", base / "dist", tree)
     sdists = list((base / "dist").glob("*.tar.gz"))
     assert [path.name for path in sdists] == [f"amq_python-{VERSION}.tar.gz"]
+    wheels = list((base / "dist").glob("*.whl"))
+    assert len(wheels) == 1 and wheels[0].name.startswith(f"amq_python-{VERSION}-"), wheels
+    assert len(list((base / "dist").iterdir())) == 2
     venv = base / "venv"
     run(sys.executable, "-m", "venv", "--without-pip", venv)
     python = venv / "bin" / "python"
     pip = (sys.executable, "-m", "pip", "--disable-pip-version-check", "--python", python)
-    run(*pip, "wheel", "--no-deps", "--wheel-dir", base / "wheels", sdists[0], cwd=base)
-    wheels = list((base / "wheels").glob("*.whl"))
-    assert len(wheels) == 1, wheels
     run(*pip, "install", wheels[0], cwd=base)
     yield Built(sdists[0], wheels[0], python, base)
 
