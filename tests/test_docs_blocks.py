@@ -341,3 +341,42 @@ def test_aio_docstring_example(network: PrivateNetwork, tmp_path: Path) -> None:
     (tmp_path / "aio_docstring.py").write_text(docstring_block("amq_python.aio") + "\n")
     with broker(network, tmp_path):
         assert ran(network.run("python aio_docstring.py", tmp_path)) == ["hi"]
+
+
+# ----- the parts the site must have -----
+
+
+# Page -> the headings that cover what issue 17 lists for it.
+SECTIONS = {
+    "getting-started.md": ["Install", "Hello world through the embedded broker",
+                           "The same against RabbitMQ"],
+    "guide/events-and-containers.md": ["Handling messaging events", "The container"],
+    "guide/connections.md": ["Connection URLs", "Opening a connection", "Reconnect", "Failover"],
+    "guide/sending-and-receiving.md": ["Sending messages", "Tracking sent messages",
+                                       "Receiving messages", "Acknowledging received messages"],
+    "guide/security.md": ["TLS", "A user and a password", "Kerberos"],
+    "guide/asyncio.md": ["Handlers on the asyncio loop", "The aio API"],
+    "guide/blocking.md": ["The blocking API"],
+    "guide/transactions.md": ["Transactions"],
+    "guide/connect-config.md": ["connect.json"],
+    "guide/tracing.md": ["Tracing and metrics"],
+    "guide/broker-and-tools.md": ["The embedded broker", "amq-send and amq-receive"],
+    "migrating.md": ["Change the imports", "Or run the program as it is", "Behaviours that differ",
+                     "Signatures that differ"],
+    "api/index.md": ["API reference"],
+    "operations.md": ["What this machine supports", "Logging", "Frame traces",
+                      "Performance and reliability"],
+}
+
+
+def test_site_has_the_sections_the_issue_lists() -> None:
+    """Each page has its headings; operations reaches performance, benchmarks (bench/RESULTS.md)
+    and reliability."""
+    for page, headings in SECTIONS.items():
+        text = (DOCS / page).read_text(encoding="utf-8")
+        found = re.findall(r"^#+ (.+)$", text, re.MULTILINE)
+        assert set(headings) <= set(found), (page, sorted(set(headings) - set(found)))
+    operations = (DOCS / "operations.md").read_text(encoding="utf-8")
+    assert re.search(r"```\{toctree\}\n(:[^\n]*\n)*\nperformance\nbenchmarks\nreliability\n",
+                     operations)
+    assert "```{include} ../bench/RESULTS.md" in (DOCS / "benchmarks.md").read_text()
