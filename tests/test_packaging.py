@@ -31,6 +31,7 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -192,6 +193,23 @@ def test_metadata_is_complete(built: Built) -> None:
     assert len(values["Project-URL"]) >= 3
     assert values["Requires-Dist"] == ["cffi>=1.15", 'opentelemetry-api>=1.20; extra == "tracing"']
     assert values["Provides-Extra"] == ["tracing"]
+
+
+def test_tested_pythons_agree() -> None:
+    """The CPython versions the README says are tested are tox's ``versions`` label and the
+    version classifiers, the oldest being ``requires-python``'s."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    paragraph = readme[readme.index("Python 3.9 or later."):]
+    paragraph = paragraph[:paragraph.index("\n\n")]
+    said = set(re.findall(r"\b3\.\d+\b", paragraph))
+    label = re.search(r"^\s+versions = (.+)$", (ROOT / "tox.ini").read_text(), re.MULTILINE)
+    assert label is not None
+    in_tox = {f"{env[2]}.{env[3:]}" for env in label[1].replace(",", " ").split()}
+    project = (ROOT / "pyproject.toml").read_text()
+    classified = set(re.findall(r'"Programming Language :: Python :: (3\.\d+)"', project))
+    assert said == in_tox == classified, (said, in_tox, classified)
+    oldest = min(said, key=lambda version: tuple(map(int, version.split("."))))
+    assert f'requires-python = ">={oldest}"' in project
 
 
 def test_version_has_one_source() -> None:
