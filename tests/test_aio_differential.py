@@ -19,7 +19,8 @@ DECISIONS = ["accept", "reject"]
 
 
 def messages() -> list[Message]:
-    return [Message(body=body, properties={"outcome": outcome}) for body, outcome in SENT]
+    # With ids: an aio sender (resending by default) gives a message without one its own.
+    return [Message(id=body, body=body, properties={"outcome": outcome}) for body, outcome in SENT]
 
 
 class HandlerClient(MessagingHandler):

@@ -1,6 +1,7 @@
 """``amq_python.aio`` across a lost connection, with SIGKILLed peers: the same Connection,
 Sender and Receiver objects go on after the reconnect; a delivery from before it raises
-StaleDelivery when settled; a send waiting for its outcome raises ConnectionLost."""
+StaleDelivery when settled; a send waiting for its outcome raises ConnectionLost when its
+sender does not resend (resending senders: tests/test_aio_resend.py)."""
 
 from __future__ import annotations
 
@@ -95,7 +96,7 @@ def test_send_waiting_for_its_outcome_gets_connection_lost() -> None:
 
         async def main() -> None:
             conn = await aio.connect(url, reconnect=Backoff(**FAST))
-            sender = await conn.open_sender("held")
+            sender = await conn.open_sender("held", resend_unsettled=False)
             sending = asyncio.create_task(sender.send(Message(body="in flight")))
             loop = asyncio.get_running_loop()
             assert peer.stdout is not None

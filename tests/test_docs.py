@@ -220,6 +220,12 @@ def test_tracing(broker: BrokerProcess, tmp_path: Path) -> None:
     ]
 
 
+def test_tracing_aio(broker: BrokerProcess, tmp_path: Path) -> None:
+    assert example("tracing_aio.py", tmp_path, local(broker)) == [
+        "['CONSUMER', 'PRODUCER', 'PRODUCER']", "one trace: True"
+    ]
+
+
 def test_request_response(broker: BrokerProcess, tmp_path: Path) -> None:
     assert example("request_response.py", tmp_path, local(broker)) == ["0 HELLO", "1 WORLD"]
 
@@ -229,7 +235,7 @@ def test_every_example_is_tested_and_shown() -> None:
     program's page shows what it prints (which its test checks)."""
     tested = set(re.findall(r'example\("(\w+\.py)"', Path(__file__).read_text()))
     shown = " ".join(page.read_text(encoding="utf-8") for page in pages())
-    for path in EXAMPLES.iterdir():
+    for path in (p for p in EXAMPLES.iterdir() if p.is_file()):  # not __pycache__
         if path.suffix == ".py":
             assert path.name in tested, f"{path.name} has no test in {__file__}"
             assert shown_output(path.name) is not None, f"no page shows what {path.name} prints"

@@ -24,7 +24,9 @@ gives connections, senders and receivers as awaitables over the same Container e
 A lost connection is reconnected as ``Container.connect`` does (``reconnect=``): the same
 Connection, Sender and Receiver objects re-attach and ``async for`` goes on. Deliveries received
 before the loss are ``stale`` (settling one raises StaleDelivery; the peer sends the message
-again); a ``send()`` still waiting for its outcome raises ConnectionLost (nothing is re-sent).
+again). Senders resend by default (``open_sender(address, resend_unsettled=True,
+max_unsettled=1000)``): a ``send()`` still waiting for its outcome gets the outcome of the
+message sent again after the reconnect; with ``resend_unsettled=False`` it raises ConnectionLost.
 """
 
 from ._connection import Connection, connect

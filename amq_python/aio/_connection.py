@@ -14,6 +14,7 @@ from typing import Any
 
 from proton_ext import lib
 
+from .._core import _resend
 from .._core._condition import Condition
 from .._core._endpoints import Receiver as EngineReceiver
 from .._core._endpoints import Sender as EngineSender
@@ -241,11 +242,20 @@ class Connection:
             raise ConnectionException("the connection is closed")
 
     async def open_sender(
-        self, address: str | None, *, settle: str = "unsettled", **link_options: Any
+        self,
+        address: str | None,
+        *,
+        settle: str = "unsettled",
+        resend_unsettled: bool = True,
+        max_unsettled: int = _resend.DEFAULT_MAX_UNSETTLED,
+        **link_options: Any,
     ) -> Sender:
         """A sender to ``address``, once the peer has attached it. ``settle="presettled"``
-        sends pre-settled (at most once: no outcome). ``link_options`` are
-        ``Container.create_sender``'s (``name``, ``source``, ``tags``, ``options``)."""
+        sends pre-settled (at most once: no outcome, never resent). ``resend_unsettled``: after
+        a reconnect, send again what had no outcome (each ``send()`` then gets its resend's
+        outcome), holding at most ``max_unsettled`` messages (``submit()`` waits beyond).
+        ``link_options`` are ``Container.create_sender``'s (``name``, ``source``, ``tags``,
+        ``options``)."""
         if settle not in ("unsettled", "presettled"):
             raise ValueError(f'settle must be "unsettled" or "presettled", not {settle!r}')
         self._check()
@@ -256,7 +266,12 @@ class Connection:
         if settle == "presettled":
             options.append(AtMostOnce())
         link = self._container.create_sender(
-            self._connection, address, options=options or None, **link_options
+            self._connection,
+            address,
+            options=options or None,
+            resend_unsettled=resend_unsettled and settle != "presettled",
+            max_unsettled=max_unsettled,
+            **link_options,
         )
         assert isinstance(link, EngineSender)
         sender = Sender(self, link, settle == "presettled")

@@ -2,8 +2,9 @@
 
 Nothing on the per-message path tests whether tracing is on. ``enable()`` replaces each
 registered method on its class by a traced wrapper, and ``disable()`` puts the original back.
-A module with a messaging path of its own (``amq_python.aio``) registers its methods here when
-it is imported; this module imports neither OpenTelemetry nor the rest of tracing.
+``amq_python.tracing`` registers the handler API's methods and ``amq_python.aio``'s (which sits
+below tracing and does not import it); this module imports neither OpenTelemetry nor the rest
+of tracing.
 
 The kinds, and the signature of the method each wraps:
 

@@ -42,7 +42,9 @@ class _Flight:
 
 
 class _Current:
-    """A context manager (sync or async) around another, with a span current inside it."""
+    """A context manager (sync or async) around another, with a span current inside it. A
+    block that raises sets the span's error status (as a failing ``on_message`` does), unless
+    the span already ended (the block settled the delivery before it raised)."""
 
     def __init__(self, manager: Any, span: Any) -> None:
         self._manager = manager
@@ -52,11 +54,18 @@ class _Current:
     def _attach(self) -> None:
         self._token = otel_context.attach(trace.set_span_in_context(self._span))
 
+    def _failed(self, exc: BaseException | None) -> None:
+        span = self._span
+        if exc is not None and span.is_recording():
+            span.record_exception(exc)
+            span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
+
     def __enter__(self) -> Any:
         self._attach()
         return self._manager.__enter__()
 
     def __exit__(self, *exc: Any) -> Any:
+        self._failed(exc[1])
         try:
             return self._manager.__exit__(*exc)
         finally:
@@ -67,6 +76,7 @@ class _Current:
         return await self._manager.__aenter__()
 
     async def __aexit__(self, *exc: Any) -> Any:
+        self._failed(exc[1])
         try:
             return await self._manager.__aexit__(*exc)
         finally:
