@@ -12,7 +12,8 @@ page, the docstrings the API reference shows included. Each block must be one of
   in ``RUN`` fetches (``docs_block(NAME)``, ``docstring_block(MODULE)``) and runs;
 - a named block in ``NOT_RUN``, with the reason.
 
-README.md's blocks are claimed the same way, by what they contain.
+README.md's blocks are claimed the same way, each by a text that it alone contains and that
+its test selects it by.
 
 The shell blocks run as written, line by line, from a temporary directory, with the venv's
 ``bin`` first on PATH, in a network namespace of their own (``PrivateNetwork``): there the
@@ -79,7 +80,9 @@ NOT_RUN = {
 README_BLOCKS = [
     ("amq-broker", "tests/test_readme.py::test_quick_start_lines_run_as_written"),
     ("class HelloWorld", "tests/test_readme.py::test_tour_program_runs_against_the_broker"),
-    ("aio.connect", "tests/test_aio_examples.py::test_readme_asyncio_program"),
+    ("async for delivery in receiver", "tests/test_aio_examples.py::test_readme_asyncio_program"),
+    ("amq_python.tracing",
+     "tests/test_tracing_aio.py::test_readme_tracing_program_traces_both_apis"),
     ("bash scripts/demo.sh", "not run: scripts/test.sh is the command that runs this suite, and "
                              "both scripts install into the checkout's .venv, which the "
                              "running suite is using"),
@@ -179,7 +182,7 @@ def test_readme_blocks_are_run_or_excused() -> None:
         path, function = node_id.split("::")
         source = (ROOT / path).read_text(encoding="utf-8")
         body = re.search(rf"^def {function}\(.*?(?=^def |\Z)", source, re.MULTILINE | re.DOTALL)
-        assert body is not None and f'"{mark}" in block' in body.group(0), node_id
+        assert body is not None and f'"{mark}" in ' in body.group(0), node_id
 
 
 def test_diagnose_output_is_made_at_build_time(blocks: list[dict[str, Any]]) -> None:
