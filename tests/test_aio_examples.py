@@ -32,7 +32,8 @@ def test_aio_hello_example(broker: BrokerProcess) -> None:
 
 @pytest.mark.skipif(shutil.which("unshare") is None, reason="needs unshare(1)")
 def test_readme_asyncio_program(tmp_path: Path) -> None:
-    program = next(block for block in fenced_blocks("python") if "aio.connect" in block)
+    program = next(block for block in fenced_blocks("python")
+                   if "async for delivery in receiver" in block)
     path = tmp_path / "aio_tour.py"
     path.write_text(program, encoding="utf-8")
     result = in_private_network(f"python {path}")

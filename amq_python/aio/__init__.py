@@ -3,13 +3,23 @@
 ``await container.run_async()`` runs MessagingHandler code on the running loop; the API here
 gives connections, senders and receivers as awaitables over the same Container events::
 
-    async with await aio.connect("amqp://127.0.0.1:5672") as conn:
-        sender = await conn.open_sender("jobs")
-        await sender.send(Message(body="hi"), timeout=5)
-        receiver = await conn.open_receiver("jobs", credit=10)
-        async for delivery in receiver:
-            async with delivery.settle_on_exit():
-                handle(delivery.message)
+    import asyncio
+
+    from amq_python import Message, aio
+
+
+    async def main():
+        async with await aio.connect("amqp://127.0.0.1:5672") as conn:
+            sender = await conn.open_sender("jobs")
+            await sender.send(Message(body="hi"), timeout=5)
+            receiver = await conn.open_receiver("jobs", credit=10)
+            async for delivery in receiver:
+                async with delivery.settle_on_exit():
+                    print(delivery.message.body)
+                break
+
+
+    asyncio.run(main())
 
 A lost connection is reconnected as ``Container.connect`` does (``reconnect=``): the same
 Connection, Sender and Receiver objects re-attach and ``async for`` goes on. Deliveries received
