@@ -82,13 +82,14 @@ def test_tls_untrusted_server_fails(
 def test_sasl_login(sasl_broker: tuple[BrokerProcess, str], mech: str, loop: str) -> None:
     broker, login = sasl_broker
 
-    async def main() -> str:
+    async def main() -> tuple[str | None, str]:
         async with await aio.connect(
             broker.url, user=login, password=PASSWORD, allowed_mechs=mech
         ) as conn:
-            return await round_trip(conn, f"sasl-{mech}")
+            used = conn.connection.transport.sasl().mech  # through the Cyrus bridge
+            return used, await round_trip(conn, f"sasl-{mech}")
 
-    assert run_on(loop, main) == "secret hello"
+    assert run_on(loop, main) == (mech, "secret hello")
 
 
 def test_sasl_wrong_password_fails(sasl_broker: tuple[BrokerProcess, str], loop: str) -> None:
