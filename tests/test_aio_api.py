@@ -395,33 +395,68 @@ def test_presettled_sender(broker: BrokerProcess, loop: str) -> None:
 
 
 def test_a_thousand_concurrent_sends_on_one_connection(broker: BrokerProcess, loop: str) -> None:
-    async def main() -> list[Any]:
+    address = f"concurrent-{loop}"
+
+    async def main() -> tuple[int, list[Any]]:
         async with await aio.connect(broker.url) as conn:
-            sender = await conn.open_sender("concurrent")
+            sender = await conn.open_sender(address)
+            most = 0  # outcomes awaited at once: the sends really overlapped
+
+            async def watch() -> None:
+                nonlocal most
+                while True:
+                    most = max(most, sender.unsettled)
+                    await asyncio.sleep(0)
+
+            watching = asyncio.create_task(watch())
             deliveries = await asyncio.gather(
                 *(sender.send(Message(body=i), timeout=30) for i in range(1000))
             )
+            watching.cancel()
             assert all(d.remote_state == d.ACCEPTED for d in deliveries)
+            assert len({d.tag for d in deliveries}) == 1000  # one delivery per send()
             assert sender.unsettled == 0
-            receiver = await conn.open_receiver("concurrent", credit=100, auto_accept=True)
-            return [(await receiver.receive(timeout=10)).message.body for _ in range(1000)]
+            receiver = await conn.open_receiver(address, credit=100, auto_accept=True)
+            bodies = [(await receiver.receive(timeout=10)).message.body for _ in range(1000)]
+            with pytest.raises(TimeoutError):
+                await receiver.receive(timeout=0.05)  # exactly 1000: nothing sent twice
+            return most, bodies
 
-    assert run_on(loop, main) == list(range(1000))  # sent in the order send() was called
+    most, bodies = run_on(loop, main)
+    assert most > 10  # many outcomes awaited at once (the broker grants 100 credits)
+    assert bodies == list(range(1000))  # sent in the order send() was called
 
 
 def test_a_hundred_connections_in_one_loop(broker: BrokerProcess, loop: str) -> None:
-    async def one(i: int) -> None:
-        async with await aio.connect(broker.url) as conn:
-            sender = await conn.open_sender("hundred")
-            await sender.send(Message(body=i), timeout=30)
+    address = f"hundred-{loop}"
+    count = 100
 
-    async def main() -> list[Any]:
-        await asyncio.gather(*(one(i) for i in range(100)))
-        async with await aio.connect(broker.url) as conn:
-            receiver = await conn.open_receiver("hundred", auto_accept=True)
-            return sorted([(await receiver.receive(timeout=10)).message.body for _ in range(100)])
+    async def one(i: int, all_open: asyncio.Event, opened: list[Any]) -> bool:
+        async with await aio.connect(broker.url, container_id=f"hundred-{loop}-{i}") as conn:
+            opened.append(conn)
+            if len(opened) == count:
+                all_open.set()
+            await all_open.wait()  # every connection is open at once before any sends
+            sender = await conn.open_sender(address)
+            delivery = await sender.send(Message(body=i), timeout=30)
+            return delivery.remote_state == delivery.ACCEPTED
 
-    assert run_on(loop, main) == list(range(100))
+    async def main() -> tuple[list[bool], set[str], list[Any]]:
+        all_open = asyncio.Event()
+        opened: list[Any] = []
+        states = await asyncio.gather(*(one(i, all_open, opened) for i in range(count)))
+        ids = {conn.container.container_id for conn in opened}
+        async with await aio.connect(broker.url) as conn:
+            receiver = await conn.open_receiver(address, auto_accept=True)
+            bodies = [(await receiver.receive(timeout=10)).message.body for _ in range(count)]
+            with pytest.raises(TimeoutError):
+                await receiver.receive(timeout=0.05)
+        return states, ids, sorted(bodies)
+
+    states, ids, bodies = run_on(loop, main)
+    assert states == [True] * count  # accepted, one message per connection
+    assert len(ids) == count
+    assert bodies == list(range(count))
 
 
 @pytest.mark.parametrize("loop", LOOPS)
