@@ -41,7 +41,7 @@ HOLDING_PEER = textwrap.dedent(
 )
 
 
-def test_iteration_resumes_and_old_deliveries_are_stale() -> None:
+def test_iteration_resumes_and_old_deliveries_are_stale(loop: str) -> None:
     port = free_port()
     url = f"amqp://127.0.0.1:{port}"
 
@@ -80,10 +80,10 @@ def test_iteration_resumes_and_old_deliveries_are_stale() -> None:
             broker.stop()
         return seen
 
-    assert run_on("asyncio", main) == ["before-1", "after", "stale"]
+    assert run_on(loop, main) == ["before-1", "after", "stale"]
 
 
-def test_send_waiting_for_its_outcome_gets_connection_lost() -> None:
+def test_send_waiting_for_its_outcome_gets_connection_lost(loop: str) -> None:
     port = free_port()
     url = f"amqp://127.0.0.1:{port}"
     peer = subprocess.Popen(
@@ -113,14 +113,14 @@ def test_send_waiting_for_its_outcome_gets_connection_lost() -> None:
             assert sender.unsettled == 0
             await conn.close()
 
-        run_on("asyncio", main)
+        run_on(loop, main)
     finally:
         peer.kill()
         peer.wait()
         peer.stdout.close()
 
 
-def test_failover_urls() -> None:
+def test_failover_urls(loop: str) -> None:
     dead = f"amqp://127.0.0.1:{free_port()}"  # nothing listens there
     port = free_port()
 
@@ -138,4 +138,4 @@ def test_failover_urls() -> None:
         finally:
             broker.stop()
 
-    assert run_on("asyncio", main) == ["via the second URL", f"amqp://127.0.0.1:{port}"]
+    assert run_on(loop, main) == ["via the second URL", f"amqp://127.0.0.1:{port}"]

@@ -18,7 +18,7 @@ from .._core import _resend
 from .._core._condition import Condition
 from .._core._endpoints import Receiver as EngineReceiver
 from .._core._endpoints import Sender as EngineSender
-from .._core._exceptions import ConnectionException
+from .._core._exceptions import ConnectionException, LinkException
 from .._core._link_options import AtMostOnce
 from .._core._message import Message
 from .._core._receive import LARGE_MESSAGE, drain, receive
@@ -68,6 +68,32 @@ class _Events:
         if found is not None:
             found._on_remote_close(link.remote_condition)
             self.owner._links.discard(found)
+
+    def on_link_remote_detach(self, event: Any) -> None:
+        """A detach without ``closed`` (RabbitMQ answers our close so) ends the link too."""
+        self.on_link_remote_close(event)
+
+    def on_session_remote_close(self, event: Any) -> None:
+        """The peer ended a session (RabbitMQ does so for a terminus it cannot make): every
+        link on it fails with the peer's condition instead of waiting for ever; the next link
+        gets a new session."""
+        session = event.session
+        condition = session.remote_condition
+        error = LinkException(
+            f"session ended by the peer: {condition}" if condition is not None
+            else "session ended by the peer"
+        )
+        for found in list(self.owner._links):
+            link = found._link
+            if link._impl is not None and lib.pn_link_session(link._impl) == session._impl:
+                found._fail(error, quiet=condition is None)
+                self.owner._links.discard(found)
+        if not session.state & lib.PN_LOCAL_CLOSED:
+            session.close()
+        connection = event.connection
+        default = connection._default_session
+        if default is not None and default._impl == session._impl:
+            connection._default_session = None
 
     def on_link_flow(self, event: Any) -> None:
         found = getattr(event.link, "_aio", None)
