@@ -6,9 +6,12 @@ sender does not resend (resending senders: tests/test_aio_resend.py)."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import subprocess
 import sys
 import textwrap
+
+import pytest
 
 from amq_python import Message, aio
 from amq_python.reactor import Backoff
@@ -139,3 +142,26 @@ def test_failover_urls(loop: str) -> None:
             broker.stop()
 
     assert run_on(loop, main) == ["via the second URL", f"amqp://127.0.0.1:{port}"]
+
+
+def test_cancelling_the_open_stops_connecting(loop: str) -> None:
+    """``await aio.connect()`` cancelled (here by its timeout) before the connection opened
+    ends that connection: it counts as closed and makes no more attempts (it retried for good
+    in the background, out of the caller's reach)."""
+    port = free_port()  # nothing listens there until after the cancel
+
+    async def main() -> bool:
+        connecting = aio.connect(f"amqp://127.0.0.1:{port}", reconnect=Backoff(**FAST))
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(connecting, 0.3)
+        await asyncio.wait_for(connecting.wait_closed(), 5)
+        with socket.create_server(("127.0.0.1", port)) as listener:
+            listener.setblocking(False)
+            await asyncio.sleep(1.0)  # the FAST back-off would have tried again by now
+            try:
+                listener.accept()[0].close()
+            except BlockingIOError:
+                return False
+            return True
+
+    assert run_on(loop, main) is False

@@ -249,7 +249,12 @@ class Connection:
     # ----- the application's side -----
 
     async def _wait_open(self) -> Connection:
-        await asyncio.shield(self._opened)
+        try:
+            await asyncio.shield(self._opened)
+        except asyncio.CancelledError:
+            if not self._opened.done():  # the caller gave up on the open: stop connecting
+                self._on_driver_error(ConnectionException("the open was cancelled"))
+            raise
         return self
 
     def __await__(self) -> Any:
