@@ -28,7 +28,8 @@ CREDIT = 1  # the receiver's window, refilled as each message is settled
 
 
 def message(i: int) -> Message:
-    return Message(body=f"m{i}", properties={"outcome": OUTCOMES[i]})
+    # An id of its own: aio, resending by default, gives an id-less message one.
+    return Message(id=f"id-{i}", body=f"m{i}", properties={"outcome": OUTCOMES[i]})
 
 
 class Scenario(MessagingHandler):
