@@ -302,15 +302,30 @@ class RabbitCluster:
             os.killpg(node.proc.pid, signal.SIGCONT)
             node.paused = False
 
-    def restart(self, letter: str) -> None:
+    def restart(self, letter: str, synced: bool = True) -> None:
         """Boot a killed node again with its data; it rejoins the cluster by itself. Returns
-        once its queue members are online and in sync again (``wait_synced``)."""
+        once its queue members are online and, with ``synced``, in sync again."""
         node = self.nodes[letter]
         self.kill(letter)
         self._launch(node)
         self._wait(node)
         self.wait_online(3, node)
-        self.wait_synced()
+        if synced:
+            self.wait_synced()
+
+    def member_lag(self, letter: str) -> int | None:
+        """How many log entries the node's queue members are behind what their leaders have
+        committed (the most over the queues); None when a queue has no leader it can see."""
+        lags = []
+        for queue in self.queues:
+            try:
+                rows = self.quorum_status(queue)
+                leader = next(r for r in rows if r["Raft State"] == "leader")
+                mine = next(r for r in rows if str(r["Node Name"]) == self.nodes[letter].name)
+                lags.append(int(leader["Commit Index"]) - int(mine["Log Index"] or 0))  # type: ignore[call-overload]
+            except (RuntimeError, StopIteration, ValueError, subprocess.TimeoutExpired):
+                return None
+        return max(lags)
 
     def stop(self) -> None:
         """End every node (resumed first if paused) and epmd: SIGTERM, SIGKILL after 10 s."""
