@@ -360,7 +360,8 @@ class ClusterRun(MessagingHandler):
             producer.send()
         if self._complete():
             self.finished = True
-            for client in [*self.producers, *self.consumers]:
+            handlers: list[Producer | Consumer] = [*self.producers, *self.consumers]
+            for client in handlers:
                 client.connection.close()
             event.container.stop()
             return
@@ -399,6 +400,21 @@ class ClusterRun(MessagingHandler):
             if self.recovery is not None:
                 self.recovery.join()
         return self.results()
+
+    def progress(self) -> str:
+        """Each producer's acceptances, unsettled messages, credit and node (while its link
+        is still there): for a run that fails."""
+        rows = []
+        for p in self.producers:
+            sender = p.sender
+            link = "freed" if sender._impl is None else (
+                f"unsettled {sender.unsettled}, credit {sender.credit}"
+            )
+            rows.append(
+                f"p{p.index}: {len(p.accepted)}/{len(p.ids)} accepted, sent {p.next}, {link}, "
+                f"at {p.connection.connected_address}"
+            )
+        return f"{'; '.join(rows)}; received {len(self.received)}"
 
     def results(self) -> Results:
         """The counts so far."""

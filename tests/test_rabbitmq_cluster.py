@@ -61,6 +61,9 @@ def test_zero_loss_through_three_node_failures(synced: RabbitCluster, how: str) 
     with watchdog(240):
         try:
             results = run.run()
+        except BaseException:
+            print(f"\n{run.progress()}")
+            raise
         finally:
             print(f"\n{run.results().summary(plan, synced.start_seconds)}")
     assert len(results.failures) == 3

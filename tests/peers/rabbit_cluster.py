@@ -320,7 +320,8 @@ class RabbitCluster:
         for queue in self.queues:
             try:
                 rows = self.quorum_status(queue)
-                leader = next(r for r in rows if r["Raft State"] == "leader")
+                leaders = [r for r in rows if r["Raft State"] == "leader"]
+                leader = max(leaders, key=lambda r: int(r["Term"]))  # type: ignore[call-overload]
                 mine = next(r for r in rows if str(r["Node Name"]) == self.nodes[letter].name)
                 lags.append(int(leader["Commit Index"]) - int(mine["Log Index"] or 0))  # type: ignore[call-overload]
             except (RuntimeError, StopIteration, ValueError, subprocess.TimeoutExpired):
