@@ -44,14 +44,16 @@ def cluster() -> Iterator[RabbitCluster]:
 
 
 @pytest.fixture
-def synced(cluster: RabbitCluster) -> Iterator[RabbitCluster]:
-    """The cluster with its three nodes running and every queue in sync, before and after."""
-    for letter in cluster.nodes:
-        cluster.resume(letter)
+def synced(cluster: RabbitCluster) -> RabbitCluster:
+    """The cluster with its three nodes running and every queue in sync: a node that a test
+    before left stopped is resumed, one it left killed is restarted."""
+    for letter, node in cluster.nodes.items():
+        if node.proc is None:
+            cluster.restart(letter, synced=False)
+        else:
+            cluster.resume(letter)
     cluster.wait_synced()
-    yield cluster
-    for letter in cluster.nodes:
-        cluster.resume(letter)
+    return cluster
 
 
 @pytest.mark.parametrize("how", ["kill", "stop"])

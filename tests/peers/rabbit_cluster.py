@@ -315,7 +315,8 @@ class RabbitCluster:
 
     def member_lag(self, letter: str) -> int | None:
         """How many log entries the node's queue members are behind what their leaders have
-        committed (the most over the queues); None when a queue has no leader it can see."""
+        committed (the most over the queues); None when a queue has no leader it can see or
+        the member does not report its log yet."""
         lags = []
         for queue in self.queues:
             try:
@@ -323,7 +324,8 @@ class RabbitCluster:
                 leaders = [r for r in rows if r["Raft State"] == "leader"]
                 leader = max(leaders, key=lambda r: int(r["Term"]))  # type: ignore[call-overload]
                 mine = next(r for r in rows if str(r["Node Name"]) == self.nodes[letter].name)
-                lags.append(int(leader["Commit Index"]) - int(mine["Log Index"] or 0))  # type: ignore[call-overload]
+                behind = int(leader["Commit Index"]) - int(mine["Log Index"])  # type: ignore[call-overload]
+                lags.append(max(0, behind))  # ahead: written, not committed yet
             except (RuntimeError, StopIteration, ValueError, subprocess.TimeoutExpired):
                 return None
         return max(lags)
