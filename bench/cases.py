@@ -42,6 +42,8 @@ RHEA_AMQ = Variant("rhea->amq_python", "rhea", "amq_python")
 REVERSE = Variant("proton->amq_python", "proton", "amq_python")
 AIO = Variant("aio", "aio", "amq_python")  # amq_python.aio against amq_python's listener
 TRACED = Variant("amq_python+tracing", "amq_python+tracing", "amq_python+tracing")
+AIO_TRACED = Variant("aio+tracing", "aio+tracing", "amq_python+tracing")  # both sides traced
+AIOS = (AIO.impl, AIO_TRACED.impl)
 RHEAS = (RHEA, RHEA_AMQ)
 
 # The brokers of scenario 6, each a command line printing one line once it listens: ours picks
@@ -96,8 +98,9 @@ def _module(name: str, impl: str, port: int, *args: object) -> list[str]:
     return argv + ["--impl", impl, "--port", str(port)]
 
 
-def _aio(role: str, port: int, *args: object) -> list[str]:
-    """The command line of an ``amq_python.aio`` measuring role (``bench.scenarios.aio_client``)."""
+def _aio(impl: str, role: str, port: int, *args: object) -> list[str]:
+    """The command line of an ``amq_python.aio`` measuring role (``bench.scenarios.aio_client``),
+    with ``amq_python.tracing`` on for ``aio+tracing``."""
     return [
         sys.executable,
         "-m",
@@ -106,6 +109,7 @@ def _aio(role: str, port: int, *args: object) -> list[str]:
         "--port",
         str(port),
         *map(str, args),
+        *(["--tracing"] if impl == AIO_TRACED.impl else []),
     ]
 
 
@@ -117,8 +121,8 @@ def throughput(size: int, prefetch: int, connections: int = 1) -> Runner:
         work = ["--n", str(settings.n), "--size", str(size)]
         if variant.impl == "rhea":
             sender = ["node", str(RHEA_SENDER), "--port", str(port), *work]
-        elif variant.impl == "aio":
-            sender = _aio("send", port, *work)
+        elif variant.impl in AIOS:
+            sender = _aio(variant.impl, "send", port, *work)
         else:
             sender = _module("throughput", variant.impl, port, "send", *work)
             sender += ["--connections", str(connections)]
@@ -166,8 +170,8 @@ def latency(variant: Variant, settings: Settings) -> dict[str, float]:
     """Scenario 2: a responder process and a requester process."""
     port = free_port()
     with listening(_module("latency", variant.peer, port, "respond")):
-        if variant.impl == "aio":
-            requester = _aio("request", port)
+        if variant.impl in AIOS:
+            requester = _aio(variant.impl, "request", port)
         else:
             requester = _module("latency", variant.impl, port, "request")
         requester += ["--n", str(settings.requests), "--warmup", str(settings.warmup)]
@@ -221,7 +225,7 @@ def all_cases(settings: Settings) -> list[Case]:
             "1. throughput 100 B, window 1000",
             rate,
             throughput(100, 1000),
-            (*python, AIO, TRACED, *RHEAS),
+            (*python, AIO, TRACED, AIO_TRACED, *RHEAS),
         ),
         Case(
             "1. throughput 100 B, prefetch 10",
@@ -242,7 +246,10 @@ def all_cases(settings: Settings) -> list[Case]:
             (*python, AIO, *RHEAS),
         ),
         Case(
-            "2. request/response latency", ("median_ms", "p99_ms"), latency, (*python, AIO, TRACED)
+            "2. request/response latency",
+            ("median_ms", "p99_ms"),
+            latency,
+            (*python, AIO, TRACED, AIO_TRACED),
         ),
         Case("3. start-up: import + Container()", ("startup_ms",), startup, (PROTON, AMQ)),
         Case(

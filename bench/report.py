@@ -16,7 +16,7 @@ import subprocess
 from dataclasses import dataclass, field
 from importlib import metadata
 
-from bench.cases import AIO, AMQ, PROTON, RHEAS, Case, Variant
+from bench.cases import AIO, AIO_TRACED, AMQ, PROTON, RHEAS, TRACED, Case, Variant
 from bench.procs import REPO
 
 
@@ -161,6 +161,29 @@ def aio_notes(cases: list[Case], results: Results) -> list[str]:
                     f"- {case.title}: aio/amq_python {METRICS[key].title} = {ratio:.2f} "
                     f"(target {sign} {target:g}: {'met' if met else 'NOT met'})"
                 )
+    return notes
+
+
+def tracing_notes(cases: list[Case], results: Results) -> list[str]:
+    """Issue 16 asks for tracing's cost per message: with tracing on against off, per API,
+    the time each message (throughput) or round trip (latency) takes longer, in µs."""
+    notes = []
+    for case in cases:
+        for off, on in ((AMQ, TRACED), (AIO, AIO_TRACED)):
+            if on not in case.variants:
+                continue
+            rates = (results.median(case, off.label, "msgs_per_s"),
+                     results.median(case, on.label, "msgs_per_s"))
+            if "msgs_per_s" in case.metrics and rates[0] and rates[1]:
+                cost = (1 / rates[1] - 1 / rates[0]) * 1e6
+                notes.append(f"- {case.title}: {on.label} costs {cost:.1f} µs per message "
+                             f"over {off.label} ({rates[1] / rates[0]:.2f}x its msgs/s)")
+            rtts = (results.median(case, off.label, "median_ms"),
+                    results.median(case, on.label, "median_ms"))
+            if "median_ms" in case.metrics and rtts[0] and rtts[1]:
+                cost = (rtts[1] - rtts[0]) * 1e3
+                notes.append(f"- {case.title}: {on.label} costs {cost:.1f} µs per round trip "
+                             f"(a request and its reply) over {off.label}, median RTT")
     return notes
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime
+import importlib.util
 import signal
 import subprocess
 import sys
@@ -27,9 +28,30 @@ from types import FrameType
 if __package__ in (None, ""):  # run as a script: make the ``bench`` package importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.cases import AIO, AMQ, MIXED, REVERSE, RHEA, RHEA_AMQ, Case, Settings, all_cases
+from bench.cases import (
+    AIO,
+    AIO_TRACED,
+    AMQ,
+    MIXED,
+    REVERSE,
+    RHEA,
+    RHEA_AMQ,
+    TRACED,
+    Case,
+    Settings,
+    all_cases,
+)
 from bench.procs import REPO, ChildError
-from bench.report import METRICS, Results, aio_notes, load_average, machine, rhea_notes, table
+from bench.report import (
+    METRICS,
+    Results,
+    aio_notes,
+    load_average,
+    machine,
+    rhea_notes,
+    table,
+    tracing_notes,
+)
 
 BENCH = REPO / "bench"
 AMQ_IMPORT = "import amq_python, amq_python.reactor, amq_python.handlers, amq_python.utils"
@@ -60,8 +82,11 @@ def unavailable() -> dict[str, str]:
     except subprocess.TimeoutExpired:
         error = "import took over 60 s"
     if error:
-        for variant in (AMQ, MIXED, REVERSE, AIO):
+        for variant in (AMQ, MIXED, REVERSE, AIO, TRACED, AIO_TRACED):
             reasons[variant.label] = f"amq_python does not import: {error}"
+    elif importlib.util.find_spec("opentelemetry.sdk") is None:
+        for variant in (TRACED, AIO_TRACED):
+            reasons[variant.label] = "opentelemetry-sdk not installed"
     if not (BENCH / "node_modules" / "rhea").is_dir():
         reasons[RHEA.label] = "rhea not installed (npm install --prefix bench)"
     else:
@@ -141,6 +166,10 @@ def report(cases: list[Case], results: Results, command: str, started_load: str)
             "## amq_python.aio against the handler API",
             "",
             *(aio_notes(cases, results) or ["- no aio and amq_python numbers to compare"]),
+            "",
+            "## amq_python.tracing's cost (on against off)",
+            "",
+            *(tracing_notes(cases, results) or ["- no tracing on and off numbers to compare"]),
             "",
             "## Skipped and failed",
             "",

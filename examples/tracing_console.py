@@ -1,16 +1,19 @@
 """Hello world, traced: the send and the receive of one message as OpenTelemetry spans of one
-trace, and the client's metrics, printed on the console.
+trace, and the client's metrics, printed on the console; with the handler API (Container) or,
+with ``--api aio``, with ``amq_python.aio``: tracing is the same for both.
 
 ``init_tracer`` sets the OpenTelemetry SDK's TracerProvider (none is set yet), with the span
 exporter ``OTEL_TRACES_EXPORTER`` names: ``console`` here unless the environment says otherwise
 (``otlp`` sends them to a collector, with the ``opentelemetry-exporter-otlp`` package). The
 metrics go to the MeterProvider set below. Needs ``opentelemetry-sdk``. Run against a broker:
-``python -m amq_python.broker --port 5672 &`` then ``python examples/tracing_console.py``.
+``python -m amq_python.broker --port 5672 &`` then ``python examples/tracing_console.py``
+(or ``python examples/tracing_console.py --api aio``).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 
 from opentelemetry import metrics
@@ -18,7 +21,7 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import ConsoleMetricExporter, PeriodicExportingMetricReader
 
 import amq_python.tracing
-from amq_python import Message
+from amq_python import Message, aio
 from amq_python.handlers import MessagingHandler
 from amq_python.reactor import Container
 
@@ -49,16 +52,32 @@ class HelloWorld(MessagingHandler):
         event.connection.close()
 
 
+async def hello_aio(url: str, address: str) -> None:
+    """The same with asyncio: the PRODUCER span lasts from ``send()`` to the outcome, the
+    CONSUMER span from the message's arrival to its settlement, current inside the block."""
+    async with await aio.connect(url, reconnect=False) as conn:
+        receiver = await conn.open_receiver(address, credit=1)
+        sender = await conn.open_sender(address)
+        await sender.send(Message(body="Hello World!", id="hello-1"), timeout=5)
+        delivery = await receiver.receive(timeout=5)
+        async with delivery.settle_on_exit():  # accepted at the end of the block
+            print(delivery.message.body)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default="amqp://127.0.0.1:5672")
     parser.add_argument("--address", default="examples")
+    parser.add_argument("--api", choices=("handler", "aio"), default="handler")
     args = parser.parse_args()
     os.environ.setdefault("OTEL_TRACES_EXPORTER", "console")
     reader = PeriodicExportingMetricReader(ConsoleMetricExporter())
     metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
     amq_python.tracing.init_tracer("tracing-console-example")
-    Container(HelloWorld(args.url, args.address)).run()
+    if args.api == "aio":
+        asyncio.run(hello_aio(args.url, args.address))
+    else:
+        Container(HelloWorld(args.url, args.address)).run()
     # The SDK's providers flush what they hold when the program exits.
 
 

@@ -16,3 +16,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     first = [item for item in items if item.get_closest_marker("cyrus_server_config")]
     rest = [item for item in items if not item.get_closest_marker("cyrus_server_config")]
     items[:] = first + rest
+
+
+@pytest.fixture(params=["asyncio", "uvloop"])
+def loop(request: pytest.FixtureRequest) -> str:
+    """The event loop an ``amq_python.aio`` test runs on (``run_on``): asyncio's default, then
+    uvloop. A test that parametrizes ``loop`` itself overrides this."""
+    return str(request.param)

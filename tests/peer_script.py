@@ -10,9 +10,11 @@ the library by name (importlib), listens on the URL and prints one JSON object p
   released (``body``: the message body, if a string, else its repr);
 - ``{"closed": n}`` when the n-th connection closed; ``{"timeout": true}`` if the watchdog fired.
 
-Messages it receives go on a queue per target address, unless the message's ``outcome``
-application property says ``reject`` or ``release``; a receiver attaching to that address gets
-them. It exits after ``--connections`` connections have closed (or the watchdog, with code 3).
+Messages it receives go on a queue per target address (the message's own address on an
+anonymous link), unless the message's ``outcome`` application property says ``reject`` or
+``release``; a receiver attaching to that address gets them (a dynamic source gets a fresh
+address). It exits after ``--connections`` connections have closed (or the watchdog, with
+code 3).
 """
 
 from __future__ import annotations
@@ -118,7 +120,8 @@ def main() -> None:
         def on_link_opening(self, event: Any) -> None:
             link = event.link
             if link.is_sender:
-                address = link.remote_source.address
+                source = link.remote_source
+                address = f"dynamic-{uuid.uuid4()}" if source.dynamic else source.address
                 link.source.address = address
                 self.senders.setdefault(address, []).append(link)
             else:
@@ -151,7 +154,8 @@ def main() -> None:
                 self.release(event.delivery, delivered=False)
             else:
                 self.accept(event.delivery)
-                address = event.receiver.target.address
+                # An anonymous link (no target address) routes by the message's address.
+                address = event.receiver.target.address or message.address
                 self.queues.setdefault(address, []).append(message)
                 self.pump(address)
 

@@ -51,7 +51,7 @@ def test_hello_world(broker: BrokerProcess, loop: str) -> None:
     assert run_on(loop, main) == "Hello World!"
 
 
-def test_outcomes_from_a_proton_peer() -> None:
+def test_outcomes_from_a_proton_peer(loop: str) -> None:
     with Peer("proton") as peer:
 
         async def main() -> list[str]:
@@ -72,7 +72,7 @@ def test_outcomes_from_a_proton_peer() -> None:
                     await tracker  # the same answer again
             return results
 
-        assert run_on("asyncio", main) == [
+        assert run_on(loop, main) == [
             "accepted ACCEPTED", "MessageRejected", "MessageReleased"
         ]
         assert [m["body"] for m in peer.records("message")] == [
@@ -80,7 +80,7 @@ def test_outcomes_from_a_proton_peer() -> None:
         ]
 
 
-def test_broker_rejects_a_message_with_no_address(broker: BrokerProcess) -> None:
+def test_broker_rejects_a_message_with_no_address(broker: BrokerProcess, loop: str) -> None:
     async def main() -> None:
         async with await aio.connect(broker.url) as conn:
             relay = await conn.open_sender(None)  # anonymous relay: routes by message.address
@@ -90,10 +90,10 @@ def test_broker_rejects_a_message_with_no_address(broker: BrokerProcess) -> None
             delivery = await relay.send(Message(address="relayed", body="x"), timeout=5)
             assert delivery.remote_state == delivery.ACCEPTED
 
-    run_on("asyncio", main)
+    run_on(loop, main)
 
 
-def test_receive_manual_accept_reject_release_proton_peer() -> None:
+def test_receive_manual_accept_reject_release_proton_peer(loop: str) -> None:
     with Peer("proton") as peer:
 
         async def main() -> list[Any]:
@@ -119,7 +119,7 @@ def test_receive_manual_accept_reject_release_proton_peer() -> None:
                         delivery.accept()
                 return got
 
-        assert run_on("asyncio", main) == ["a", "r", "l", "m"]
+        assert run_on(loop, main) == ["a", "r", "l", "m"]
         assert peer.outcomes() == {
             "a": "accepted", "r": "rejected", "l": "released", "m": "released"
         }
@@ -159,7 +159,7 @@ def test_request_response(broker: BrokerProcess, loop: str) -> None:
     assert run_on(loop, main) == ["PING", "PONG"]
 
 
-def test_bounded_credit_with_a_slow_consumer(broker: BrokerProcess) -> None:
+def test_bounded_credit_with_a_slow_consumer(broker: BrokerProcess, loop: str) -> None:
     total = 1000
 
     async def main() -> tuple[int, int]:
@@ -185,12 +185,12 @@ def test_bounded_credit_with_a_slow_consumer(broker: BrokerProcess) -> None:
             assert got == list(range(total))
             return most, worst
 
-    most, worst = run_on("asyncio", main)
+    most, worst = run_on(loop, main)
     assert 1 <= most <= 10
     assert worst <= 10
 
 
-def test_add_credit_and_drain(broker: BrokerProcess) -> None:
+def test_add_credit_and_drain(broker: BrokerProcess, loop: str) -> None:
     async def main() -> None:
         async with await aio.connect(broker.url) as conn:
             sender = await conn.open_sender("drained")
@@ -212,7 +212,7 @@ def test_add_credit_and_drain(broker: BrokerProcess) -> None:
             with pytest.raises(TimeoutError):
                 await receiver.receive(timeout=0.05)
 
-    run_on("asyncio", main)
+    run_on(loop, main)
 
 
 class NoCredit(MessagingHandler):
@@ -264,7 +264,7 @@ def test_send_cancelled_before_credit_sends_nothing(loop: str) -> None:
     assert peer.bodies == ["second"]
 
 
-def test_send_cancelled_after_transfer_is_still_settled(broker: BrokerProcess) -> None:
+def test_send_cancelled_after_transfer_is_still_settled(broker: BrokerProcess, loop: str) -> None:
     async def main() -> None:
         async with await aio.connect(broker.url) as conn:
             sender = await conn.open_sender("after-transfer")
@@ -280,7 +280,7 @@ def test_send_cancelled_after_transfer_is_still_settled(broker: BrokerProcess) -
             delivery.accept()
             assert delivery.message.body == "sent"
 
-    run_on("asyncio", main)
+    run_on(loop, main)
 
 
 @pytest.mark.parametrize("loop", LOOPS)
@@ -316,7 +316,7 @@ def test_cancelled_receive_loses_nothing(broker: BrokerProcess, loop: str) -> No
     assert raced  # the race was really run
 
 
-def test_settle_on_exit_release_when_cancelled_is_on_the_wire() -> None:
+def test_settle_on_exit_release_when_cancelled_is_on_the_wire(loop: str) -> None:
     with Peer("proton") as peer:
 
         async def main() -> None:
@@ -346,13 +346,13 @@ def test_settle_on_exit_release_when_cancelled_is_on_the_wire() -> None:
                     pass
                 assert receiver.held == 0
 
-        run_on("asyncio", main)
+        run_on(loop, main)
         assert peer.outcomes() == {
             "cancelled": "released", "failed": "released", "done": "accepted"
         }
 
 
-def test_receiver_close_releases_buffered_only() -> None:
+def test_receiver_close_releases_buffered_only(loop: str) -> None:
     with Peer("proton") as peer:
 
         async def main() -> None:
@@ -366,22 +366,22 @@ def test_receiver_close_releases_buffered_only() -> None:
                 await receiver.close()
                 kept.accept()  # handed out before the close: still ours to settle
 
-        run_on("asyncio", main)
+        run_on(loop, main)
         outcomes = peer.outcomes()
         assert outcomes["b1"] == outcomes["b2"] == "released"
 
 
-def test_connect_failure_raises() -> None:
+def test_connect_failure_raises(loop: str) -> None:
     port = free_port()
 
     async def main() -> None:
         with pytest.raises(ConnectionException, match="refused|failed"):
             await aio.connect(f"amqp://127.0.0.1:{port}", reconnect=False)
 
-    run_on("asyncio", main)
+    run_on(loop, main)
 
 
-def test_presettled_sender(broker: BrokerProcess) -> None:
+def test_presettled_sender(broker: BrokerProcess, loop: str) -> None:
     async def main() -> None:
         async with await aio.connect(broker.url) as conn:
             sender = await conn.open_sender("presettled", settle="presettled")
@@ -391,37 +391,72 @@ def test_presettled_sender(broker: BrokerProcess) -> None:
             receiver = await conn.open_receiver("presettled", auto_accept=True)
             assert (await receiver.receive(timeout=5)).message.body == "fire"
 
-    run_on("asyncio", main)
+    run_on(loop, main)
 
 
-def test_a_thousand_concurrent_sends_on_one_connection(broker: BrokerProcess) -> None:
-    async def main() -> list[Any]:
+def test_a_thousand_concurrent_sends_on_one_connection(broker: BrokerProcess, loop: str) -> None:
+    address = f"concurrent-{loop}"
+
+    async def main() -> tuple[int, list[Any]]:
         async with await aio.connect(broker.url) as conn:
-            sender = await conn.open_sender("concurrent")
+            sender = await conn.open_sender(address)
+            most = 0  # outcomes awaited at once: the sends really overlapped
+
+            async def watch() -> None:
+                nonlocal most
+                while True:
+                    most = max(most, sender.unsettled)
+                    await asyncio.sleep(0)
+
+            watching = asyncio.create_task(watch())
             deliveries = await asyncio.gather(
                 *(sender.send(Message(body=i), timeout=30) for i in range(1000))
             )
+            watching.cancel()
             assert all(d.remote_state == d.ACCEPTED for d in deliveries)
+            assert len({d.tag for d in deliveries}) == 1000  # one delivery per send()
             assert sender.unsettled == 0
-            receiver = await conn.open_receiver("concurrent", credit=100, auto_accept=True)
-            return [(await receiver.receive(timeout=10)).message.body for _ in range(1000)]
+            receiver = await conn.open_receiver(address, credit=100, auto_accept=True)
+            bodies = [(await receiver.receive(timeout=10)).message.body for _ in range(1000)]
+            with pytest.raises(TimeoutError):
+                await receiver.receive(timeout=0.05)  # exactly 1000: nothing sent twice
+            return most, bodies
 
-    assert run_on("asyncio", main) == list(range(1000))  # sent in the order send() was called
+    most, bodies = run_on(loop, main)
+    assert most > 10  # many outcomes awaited at once (the broker grants 100 credits)
+    assert bodies == list(range(1000))  # sent in the order send() was called
 
 
-def test_a_hundred_connections_in_one_loop(broker: BrokerProcess) -> None:
-    async def one(i: int) -> None:
+def test_a_hundred_connections_in_one_loop(broker: BrokerProcess, loop: str) -> None:
+    address = f"hundred-{loop}"
+    count = 100
+
+    async def one(i: int, all_open: asyncio.Event, opened: list[Any]) -> bool:
+        async with await aio.connect(broker.url, container_id=f"hundred-{loop}-{i}") as conn:
+            opened.append(conn)
+            if len(opened) == count:
+                all_open.set()
+            await all_open.wait()  # every connection is open at once before any sends
+            sender = await conn.open_sender(address)
+            delivery = await sender.send(Message(body=i), timeout=30)
+            return delivery.remote_state == delivery.ACCEPTED
+
+    async def main() -> tuple[list[bool], set[str], list[Any]]:
+        all_open = asyncio.Event()
+        opened: list[Any] = []
+        states = await asyncio.gather(*(one(i, all_open, opened) for i in range(count)))
+        ids = {conn.container.container_id for conn in opened}
         async with await aio.connect(broker.url) as conn:
-            sender = await conn.open_sender("hundred")
-            await sender.send(Message(body=i), timeout=30)
+            receiver = await conn.open_receiver(address, auto_accept=True)
+            bodies = [(await receiver.receive(timeout=10)).message.body for _ in range(count)]
+            with pytest.raises(TimeoutError):
+                await receiver.receive(timeout=0.05)
+        return states, ids, sorted(bodies)
 
-    async def main() -> list[Any]:
-        await asyncio.gather(*(one(i) for i in range(100)))
-        async with await aio.connect(broker.url) as conn:
-            receiver = await conn.open_receiver("hundred", auto_accept=True)
-            return sorted([(await receiver.receive(timeout=10)).message.body for _ in range(100)])
-
-    assert run_on("asyncio", main) == list(range(100))
+    states, ids, bodies = run_on(loop, main)
+    assert states == [True] * count  # accepted, one message per connection
+    assert len(ids) == count
+    assert bodies == list(range(count))
 
 
 @pytest.mark.parametrize("loop", LOOPS)

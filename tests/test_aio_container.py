@@ -32,9 +32,10 @@ except ImportError:  # pragma: no cover - listed in requirements-test.txt
 LOOPS = ["asyncio", "uvloop"]
 
 
-def run_on(loop: str, main: Callable[[], Coroutine[Any, Any, T]]) -> T:
+def run_on(loop: str, main: Callable[[], Coroutine[Any, Any, T]], debug: bool = True) -> T:
     """Run ``main()`` to completion on a new loop of kind ``loop`` (asyncio's default or
-    uvloop), in debug mode (so a callback that blocks the loop is reported)."""
+    uvloop), in debug mode (so a callback that blocks the loop is reported) unless ``debug`` is
+    False (debug mode records a traceback per future: too slow for 100,000 messages)."""
     if loop == "uvloop":
         if uvloop is None:
             pytest.skip("uvloop is not installed")
@@ -42,18 +43,20 @@ def run_on(loop: str, main: Callable[[], Coroutine[Any, Any, T]]) -> T:
     else:
         factory = asyncio.new_event_loop
     if sys.version_info < (3, 11):
-        return run_without_runner(factory, main)
-    with asyncio.Runner(loop_factory=factory, debug=True) as runner:
+        return run_without_runner(factory, main, debug)
+    with asyncio.Runner(loop_factory=factory, debug=debug) as runner:
         return runner.run(main())
 
 
 def run_without_runner(
-    factory: Callable[[], asyncio.AbstractEventLoop], main: Callable[[], Coroutine[Any, Any, T]]
+    factory: Callable[[], asyncio.AbstractEventLoop],
+    main: Callable[[], Coroutine[Any, Any, T]],
+    debug: bool = True,
 ) -> T:
     """What ``asyncio.Runner`` (new in 3.11) does, for 3.9 and 3.10: run ``main()`` on a new
     debug loop, then cancel what is left, finish async generators and the executor, close."""
     loop = factory()
-    loop.set_debug(True)
+    loop.set_debug(debug)
     asyncio.set_event_loop(loop)
     try:
         return loop.run_until_complete(main())

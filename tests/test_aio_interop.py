@@ -27,20 +27,20 @@ async def exchange(url: str, address: str, count: int, **options: object) -> lis
         return bodies
 
 
-def test_rhea_broker(rhea_server: RheaServer) -> None:  # noqa: F811
+def test_rhea_broker(rhea_server: RheaServer, loop: str) -> None:  # noqa: F811
     expected = [f"m{i}" for i in range(5)]
 
     async def main() -> list[object]:
         return await exchange(rhea_server.url, "aio-rhea", 5)
 
-    assert run_on("asyncio", main) == expected
+    assert run_on(loop, main) == expected
 
 
-def test_rabbitmq(rabbitmq: RabbitMQ) -> None:  # noqa: F811
+def test_rabbitmq(rabbitmq: RabbitMQ, loop: str) -> None:  # noqa: F811
     address = f"/queue/aio-{uuid.uuid4().hex[:8]}"
     options = {"user": rabbitmq.user, "password": rabbitmq.password, "allowed_mechs": "PLAIN"}
 
     async def main() -> list[object]:
         return await exchange(rabbitmq.url, address, 5, **options)
 
-    assert run_on("asyncio", main) == [f"m{i}" for i in range(5)]
+    assert run_on(loop, main) == [f"m{i}" for i in range(5)]

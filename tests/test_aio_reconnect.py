@@ -1,13 +1,17 @@
 """``amq_python.aio`` across a lost connection, with SIGKILLed peers: the same Connection,
 Sender and Receiver objects go on after the reconnect; a delivery from before it raises
-StaleDelivery when settled; a send waiting for its outcome raises ConnectionLost."""
+StaleDelivery when settled; a send waiting for its outcome raises ConnectionLost when its
+sender does not resend (resending senders: tests/test_aio_resend.py)."""
 
 from __future__ import annotations
 
 import asyncio
+import socket
 import subprocess
 import sys
 import textwrap
+
+import pytest
 
 from amq_python import Message, aio
 from amq_python.reactor import Backoff
@@ -40,7 +44,7 @@ HOLDING_PEER = textwrap.dedent(
 )
 
 
-def test_iteration_resumes_and_old_deliveries_are_stale() -> None:
+def test_iteration_resumes_and_old_deliveries_are_stale(loop: str) -> None:
     port = free_port()
     url = f"amqp://127.0.0.1:{port}"
 
@@ -79,10 +83,10 @@ def test_iteration_resumes_and_old_deliveries_are_stale() -> None:
             broker.stop()
         return seen
 
-    assert run_on("asyncio", main) == ["before-1", "after", "stale"]
+    assert run_on(loop, main) == ["before-1", "after", "stale"]
 
 
-def test_send_waiting_for_its_outcome_gets_connection_lost() -> None:
+def test_send_waiting_for_its_outcome_gets_connection_lost(loop: str) -> None:
     port = free_port()
     url = f"amqp://127.0.0.1:{port}"
     peer = subprocess.Popen(
@@ -95,7 +99,7 @@ def test_send_waiting_for_its_outcome_gets_connection_lost() -> None:
 
         async def main() -> None:
             conn = await aio.connect(url, reconnect=Backoff(**FAST))
-            sender = await conn.open_sender("held")
+            sender = await conn.open_sender("held", resend_unsettled=False)
             sending = asyncio.create_task(sender.send(Message(body="in flight")))
             loop = asyncio.get_running_loop()
             assert peer.stdout is not None
@@ -112,14 +116,14 @@ def test_send_waiting_for_its_outcome_gets_connection_lost() -> None:
             assert sender.unsettled == 0
             await conn.close()
 
-        run_on("asyncio", main)
+        run_on(loop, main)
     finally:
         peer.kill()
         peer.wait()
         peer.stdout.close()
 
 
-def test_failover_urls() -> None:
+def test_failover_urls(loop: str) -> None:
     dead = f"amqp://127.0.0.1:{free_port()}"  # nothing listens there
     port = free_port()
 
@@ -137,4 +141,27 @@ def test_failover_urls() -> None:
         finally:
             broker.stop()
 
-    assert run_on("asyncio", main) == ["via the second URL", f"amqp://127.0.0.1:{port}"]
+    assert run_on(loop, main) == ["via the second URL", f"amqp://127.0.0.1:{port}"]
+
+
+def test_cancelling_the_open_stops_connecting(loop: str) -> None:
+    """``await aio.connect()`` cancelled (here by its timeout) before the connection opened
+    ends that connection: it counts as closed and makes no more attempts (it retried for good
+    in the background, out of the caller's reach)."""
+    port = free_port()  # nothing listens there until after the cancel
+
+    async def main() -> bool:
+        connecting = aio.connect(f"amqp://127.0.0.1:{port}", reconnect=Backoff(**FAST))
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(connecting, 0.3)
+        await asyncio.wait_for(connecting.wait_closed(), 5)
+        with socket.create_server(("127.0.0.1", port)) as listener:
+            listener.setblocking(False)
+            await asyncio.sleep(1.0)  # the FAST back-off would have tried again by now
+            try:
+                listener.accept()[0].close()
+            except BlockingIOError:
+                return False
+            return True
+
+    assert run_on(loop, main) is False

@@ -51,7 +51,9 @@ async def round_trip(conn: aio.Connection, address: str) -> str:
     return str(delivery.message.body)
 
 
-def test_tls_with_verification(tls_broker: BrokerProcess, certs: Certs) -> None:  # noqa: F811
+def test_tls_with_verification(
+    tls_broker: BrokerProcess, certs: Certs, loop: str,  # noqa: F811
+) -> None:
     async def main() -> str:
         # 127.0.0.1, checked as "localhost" (the certificate's name), whichever address
         # /etc/hosts gives localhost first.
@@ -61,33 +63,36 @@ def test_tls_with_verification(tls_broker: BrokerProcess, certs: Certs) -> None:
         ) as conn:
             return await round_trip(conn, "tls")
 
-    assert run_on("asyncio", main) == "secret hello"
+    assert run_on(loop, main) == "secret hello"
 
 
-def test_tls_untrusted_server_fails(tls_broker: BrokerProcess, certs: Certs) -> None:  # noqa: F811
+def test_tls_untrusted_server_fails(
+    tls_broker: BrokerProcess, certs: Certs, loop: str,  # noqa: F811
+) -> None:
     async def main() -> None:
         url = f"amqps://127.0.0.1:{tls_broker.port}"
         # The server's own certificate is not a CA: verification fails, and is not retried.
         with pytest.raises(ConnectionException, match="certificate verify failed"):
             await aio.connect(url, ssl_domain=domain(certs.server_cert), sni="localhost")
 
-    run_on("asyncio", main)
+    run_on(loop, main)
 
 
 @pytest.mark.parametrize("mech", ["SCRAM-SHA-256", "PLAIN"])
-def test_sasl_login(sasl_broker: tuple[BrokerProcess, str], mech: str) -> None:
+def test_sasl_login(sasl_broker: tuple[BrokerProcess, str], mech: str, loop: str) -> None:
     broker, login = sasl_broker
 
-    async def main() -> str:
+    async def main() -> tuple[str | None, str]:
         async with await aio.connect(
             broker.url, user=login, password=PASSWORD, allowed_mechs=mech
         ) as conn:
-            return await round_trip(conn, f"sasl-{mech}")
+            used = conn.connection.transport.sasl().mech  # through the Cyrus bridge
+            return used, await round_trip(conn, f"sasl-{mech}")
 
-    assert run_on("asyncio", main) == "secret hello"
+    assert run_on(loop, main) == (mech, "secret hello")
 
 
-def test_sasl_wrong_password_fails(sasl_broker: tuple[BrokerProcess, str]) -> None:
+def test_sasl_wrong_password_fails(sasl_broker: tuple[BrokerProcess, str], loop: str) -> None:
     broker, login = sasl_broker
 
     async def main() -> None:
@@ -96,11 +101,12 @@ def test_sasl_wrong_password_fails(sasl_broker: tuple[BrokerProcess, str]) -> No
                 broker.url, user=login, password="wrong", allowed_mechs="SCRAM-SHA-256"
             )
 
-    run_on("asyncio", main)
+    run_on(loop, main)
 
 
 def test_tls_default_domain_is_shared_and_checks_the_system_cas(
     tls_broker: BrokerProcess,
+    loop: str,
 ) -> None:
     async def main() -> None:
         url = f"amqps://127.0.0.1:{tls_broker.port}"
@@ -112,4 +118,4 @@ def test_tls_default_domain_is_shared_and_checks_the_system_cas(
         first, second = (conn.container.ssl.client for conn in conns)
         assert first is second  # loaded once, off the loop, for every aio connection
 
-    run_on("asyncio", main)
+    run_on(loop, main)

@@ -5,7 +5,8 @@ complete.
   the embedded broker on a free port, or RabbitMQ, or a TLS or SASL broker: the page's
   ``127.0.0.1:5672`` (and the like) is replaced by the real address before the run, and its
   output is checked against the output the page shows. Pages hold no other Python code, so no
-  example goes untested. The tools page's amq-send / amq-receive commands run too.
+  example goes untested. (tests/test_docs_blocks.py runs the pages' shell commands, and checks
+  that every block of the site is run or says why not.)
 - Read by Sphinx (in a subprocess), the API reference documents every name in ``__all__`` of each
   public module, and the migration page lists every known difference of the tests' tables.
   (``scripts/test.sh`` builds the HTML with warnings as errors, as its ``docs`` check.)
@@ -17,7 +18,6 @@ import importlib
 import json
 import os
 import re
-import shlex
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -220,30 +220,14 @@ def test_tracing(broker: BrokerProcess, tmp_path: Path) -> None:
     ]
 
 
+def test_tracing_aio(broker: BrokerProcess, tmp_path: Path) -> None:
+    assert example("tracing_aio.py", tmp_path, local(broker)) == [
+        "['CONSUMER', 'PRODUCER', 'PRODUCER']", "one trace: True"
+    ]
+
+
 def test_request_response(broker: BrokerProcess, tmp_path: Path) -> None:
     assert example("request_response.py", tmp_path, local(broker)) == ["0 HELLO", "1 WORLD"]
-
-
-def test_tool_commands(broker: BrokerProcess) -> None:
-    """The amq-send / amq-receive block of the tools page, run line by line with ``--url``."""
-    page = (DOCS / "guide" / "broker-and-tools.md").read_text(encoding="utf-8")
-    section = page.split("## amq-send and amq-receive", 1)[1]
-    block = re.search(r"```sh\n(.*?)```", section, re.DOTALL)
-    assert block is not None
-    outputs = []
-    for line in block.group(1).splitlines():
-        tool, *args = shlex.split(line, comments=True)
-        done = subprocess.run(
-            [str(Path(sys.executable).parent / tool), "--url", broker.url, *args],
-            capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL,
-        )
-        assert done.returncode == 0, (line, done.stderr)
-        outputs.append(done.stdout)
-    assert outputs[2].splitlines() == ["message 0", "message 1", "message 2"]
-    received = [json.loads(line) for line in outputs[3].splitlines()]
-    assert [(m["body"], m["properties"]) for m in received] == [
-        ("hello 0", {"colour": "red"}), ("hello 1", {"colour": "red"})
-    ]
 
 
 def test_every_example_is_tested_and_shown() -> None:
@@ -251,7 +235,7 @@ def test_every_example_is_tested_and_shown() -> None:
     program's page shows what it prints (which its test checks)."""
     tested = set(re.findall(r'example\("(\w+\.py)"', Path(__file__).read_text()))
     shown = " ".join(page.read_text(encoding="utf-8") for page in pages())
-    for path in EXAMPLES.iterdir():
+    for path in (p for p in EXAMPLES.iterdir() if p.is_file()):  # not __pycache__
         if path.suffix == ".py":
             assert path.name in tested, f"{path.name} has no test in {__file__}"
             assert shown_output(path.name) is not None, f"no page shows what {path.name} prints"

@@ -1,14 +1,14 @@
 """Packaging (issue #17) and the version (issue #18), checked by building and installing.
 
-The module builds the sdist once (``python -m build --sdist``, isolated) from a copy of this
-checkout: the files git does not ignore, the ignored ones under the package directories (build
-products a developer's tree holds), and planted build products (``proton_ext/_cproton.c``, a
-``.so``, a ``.pyc``, a ``.o``), so their absence from the sdist always means something. A copy,
-because setuptools re-reads a ``*.egg-info/SOURCES.txt`` left in a tree (by ``pip install
--e``), which would hide a missing MANIFEST.in rule. Then, in a fresh virtualenv without system
-site-packages, pip builds a wheel from that sdist alone (an isolated build: every build
-dependency must be declared) and installs it, as ``pip install amq_python-*.tar.gz`` does.
-That compiles the binding, so the module shares one build; its tests look at the parts.
+The module runs ``python -m build`` once (isolated: every build dependency must be declared)
+on a copy of this checkout: the files git does not ignore, the ignored ones under the package
+directories (build products a developer's tree holds), and planted build products
+(``proton_ext/_cproton.c``, a ``.so``, a ``.pyc``, a ``.o``), so their absence from the sdist
+always means something. A copy, because setuptools re-reads a ``*.egg-info/SOURCES.txt`` left
+in a tree (by ``pip install -e``), which would hide a missing MANIFEST.in rule. ``build`` makes
+the sdist, then the wheel from the unpacked sdist alone, which compiles the binding; the wheel
+is installed into a fresh virtualenv without system site-packages. The module shares that one
+build; its tests look at the parts.
 
 What the sdist must hold is derived from ``git ls-files`` (tracked, plus new files git does not
 ignore), by these rules:
@@ -21,6 +21,9 @@ ignore), by these rules:
 
 Nothing else: no tests (they need the whole checkout and its peers), and no build products
 (``proton_ext/_cproton.c``, ``*.so``: ignored by git, so never expected).
+
+The getting-started page's install lines run too, as written, in a second fresh venv: pip
+builds the sdist there itself.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -40,6 +44,7 @@ from pathlib import Path
 import pytest
 
 import amq_python
+from tests.docs_blocks import commands, docs_block
 
 ROOT = Path(__file__).resolve().parent.parent
 VERSION = amq_python.__version__
@@ -76,7 +81,8 @@ class Built:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
-    """sdist from the checkout; wheel from the sdist alone; installed into a fresh venv."""
+    """``python -m build``: the sdist from the checkout, the wheel from the sdist alone; the
+    wheel installed into a fresh venv."""
     base = tmp_path_factory.mktemp("packaging")
     tree = base / "tree"
     junk = run("git", "ls-files", "--others", "--ignored", "--exclude-standard", "-z", "--",
@@ -87,16 +93,16 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
     for name in PLANTED:
         (tree / name).parent.mkdir(parents=True, exist_ok=True)
         (tree / name).write_bytes(b"a build product\n")
-    run(sys.executable, "-m", "build", "--sdist", "--outdir", base / "dist", tree)
+    run(sys.executable, "-m", "build", "--outdir", base / "dist", tree)
     sdists = list((base / "dist").glob("*.tar.gz"))
     assert [path.name for path in sdists] == [f"amq_python-{VERSION}.tar.gz"]
+    wheels = list((base / "dist").glob("*.whl"))
+    assert len(wheels) == 1 and wheels[0].name.startswith(f"amq_python-{VERSION}-"), wheels
+    assert len(list((base / "dist").iterdir())) == 2
     venv = base / "venv"
     run(sys.executable, "-m", "venv", "--without-pip", venv)
     python = venv / "bin" / "python"
     pip = (sys.executable, "-m", "pip", "--disable-pip-version-check", "--python", python)
-    run(*pip, "wheel", "--no-deps", "--wheel-dir", base / "wheels", sdists[0], cwd=base)
-    wheels = list((base / "wheels").glob("*.whl"))
-    assert len(wheels) == 1, wheels
     run(*pip, "install", wheels[0], cwd=base)
     yield Built(sdists[0], wheels[0], python, base)
 
@@ -189,6 +195,23 @@ def test_metadata_is_complete(built: Built) -> None:
     assert values["Provides-Extra"] == ["tracing"]
 
 
+def test_tested_pythons_agree() -> None:
+    """The CPython versions the README says are tested are tox's ``versions`` label and the
+    version classifiers, the oldest being ``requires-python``'s."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    paragraph = readme[readme.index("Python 3.9 or later."):]
+    paragraph = paragraph[:paragraph.index("\n\n")]
+    said = set(re.findall(r"\b3\.\d+\b", paragraph))
+    label = re.search(r"^\s+versions = (.+)$", (ROOT / "tox.ini").read_text(), re.MULTILINE)
+    assert label is not None
+    in_tox = {f"{env[2]}.{env[3:]}" for env in label[1].replace(",", " ").split()}
+    project = (ROOT / "pyproject.toml").read_text()
+    classified = set(re.findall(r'"Programming Language :: Python :: (3\.\d+)"', project))
+    assert said == in_tox == classified, (said, in_tox, classified)
+    oldest = min(said, key=lambda version: tuple(map(int, version.split("."))))
+    assert f'requires-python = ">={oldest}"' in project
+
+
 def test_version_has_one_source() -> None:
     """pyproject.toml reads the version from amq_python/_version.py; setup.py sets none; the
     installed metadata, the package and the change log agree."""
@@ -202,6 +225,27 @@ def test_version_has_one_source() -> None:
     assert "version" not in (ROOT / "setup.py").read_text()
     assert importlib.metadata.version("amq_python") == VERSION
     assert f"## {VERSION}" in (ROOT / "CHANGELOG.md").read_text()
+
+
+def test_getting_started_install_block(built: Built) -> None:
+    """The install lines of the getting-started page, as written (VERSION being this version),
+    from the sdist's directory, in a fresh venv with its own pip first on PATH: pip builds and
+    installs the sdist, and the installed copy's diagnose names the version."""
+    venv = built.home / "getting-started"
+    run(sys.executable, "-m", "venv", venv)
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+    outputs = []
+    for line in commands(docs_block("install")):
+        done = subprocess.run(["sh", "-c", line.replace("VERSION", VERSION)],
+                              cwd=built.sdist.parent, env=env, capture_output=True, text=True,
+                              timeout=STEP_TIMEOUT, check=False)
+        assert done.returncode == 0, f"{line}:\n{done.stdout}\n{done.stderr}"
+        outputs.append(done.stdout)
+    assert outputs[-1].split()[:2] == ["amq_python", VERSION]
+    where = run(venv / "bin" / "python", "-c", "import amq_python; print(amq_python.__file__)",
+                cwd=built.home).stdout.strip()
+    assert Path(where).is_relative_to(venv)
 
 
 def test_diagnose_prints_the_version() -> None:

@@ -50,11 +50,12 @@ def total(metrics: dict[str, Any], name: str) -> float:
     return sum(p["value"] if p["value"] is not None else p["count"] for p in metrics[name])
 
 
-def test_producer_broker_consumer_is_one_trace(tmp_path: Path, broker: BrokerProcess) -> None:
-    """Each consumer span's parent is the producer span of its message, in the same trace,
-    with the messaging attributes; outcome and settlement recorded; metrics counted."""
-    produced = run(tmp_path, "ours-produce", broker.url, "tr-one", "2")
-    consumed = run(tmp_path, "ours-consume", broker.url, "tr-one", "2")
+def check_one_trace(produced: dict[str, Any], consumed: dict[str, Any], address: str,
+                    port: int) -> None:
+    """What two of our processes recorded (either API) for 2 messages sent to ``address``
+    through the broker on ``port``: each consumer span's parent is the producer span of its
+    message, in the same trace, with the messaging attributes; outcome and settlement
+    recorded; metrics counted."""
     senders = kind(produced["spans"], "PRODUCER")
     receivers = kind(consumed["spans"], "CONSUMER")
     assert len(senders) == 2 and len(receivers) == 2
@@ -63,20 +64,20 @@ def test_producer_broker_consumer_is_one_trace(tmp_path: Path, broker: BrokerPro
         sent = by_id[received["attributes"]["messaging.message.id"]]
         assert received["trace_id"] == sent["trace_id"]
         assert received["parent_id"] == sent["span_id"]
-        assert received["name"] == "process tr-one"
+        assert received["name"] == f"process {address}"
         assert received["attributes"]["amqp.delivery.outcome"] == "accepted"
     for span in senders + receivers:
         attributes = span["attributes"]
         assert attributes["messaging.system"] == "amqp"
-        assert attributes["messaging.destination.name"] == "tr-one"
+        assert attributes["messaging.destination.name"] == address
         assert attributes["messaging.message.conversation_id"] == "conv-1"
         assert attributes["messaging.message.body.size"] == 3
         assert attributes["server.address"] == "127.0.0.1"
-        assert attributes["server.port"] == broker.port
+        assert attributes["server.port"] == port
         assert attributes["network.peer.address"] == "127.0.0.1"
-        assert attributes["network.peer.port"] == broker.port
+        assert attributes["network.peer.port"] == port
     for sent in senders:
-        assert sent["name"] == "send tr-one"
+        assert sent["name"] == f"send {address}"
         assert sent["status"] == "UNSET"
         assert sent["attributes"]["amqp.delivery.outcome"] == "accepted"
     metrics = produced["metrics"]
@@ -89,12 +90,15 @@ def test_producer_broker_consumer_is_one_trace(tmp_path: Path, broker: BrokerPro
     assert total(consumed["metrics"], "messaging.client.consumed.messages") == 2
 
 
-def test_rejected_message_is_an_error_span_with_the_condition(
-    tmp_path: Path, broker: BrokerProcess
-) -> None:
-    """The broker rejects a message with no address (amqp:precondition-failed): the producer
-    span has error status with that condition, and the rejected counter counts it."""
-    produced = run(tmp_path, "ours-produce", broker.url, "-")
+def test_producer_broker_consumer_is_one_trace(tmp_path: Path, broker: BrokerProcess) -> None:
+    """Handler API producer and consumer processes: one trace per message."""
+    produced = run(tmp_path, "ours-produce", broker.url, "tr-one", "2")
+    consumed = run(tmp_path, "ours-consume", broker.url, "tr-one", "2")
+    check_one_trace(produced, consumed, "tr-one", broker.port)
+
+
+def check_rejected(produced: dict[str, Any]) -> None:
+    """What a producer (either API) recorded for one message the broker rejected."""
     (sent,) = kind(produced["spans"], "PRODUCER")
     assert sent["status"] == "ERROR"
     assert sent["description"].startswith("amqp:precondition-failed: ")
@@ -104,12 +108,20 @@ def test_rejected_message_is_an_error_span_with_the_condition(
     assert "amqp.client.accepted.messages" not in produced["metrics"]
 
 
-def test_reconnect_attempts_show_in_the_metrics(tmp_path: Path) -> None:
-    """Nothing listens: one first attempt and three reconnects before giving up."""
+def test_rejected_message_is_an_error_span_with_the_condition(
+    tmp_path: Path, broker: BrokerProcess
+) -> None:
+    """The broker rejects a message with no address (amqp:precondition-failed): the producer
+    span has error status with that condition, and the rejected counter counts it."""
+    check_rejected(run(tmp_path, "ours-produce", broker.url, "-"))
+
+
+def check_reconnects(tmp_path: Path, role: str) -> None:
+    """Nothing listens: one first attempt and three reconnects before ``role`` gives up."""
     with socket.socket() as placeholder:
         placeholder.bind(("127.0.0.1", 0))
         port = placeholder.getsockname()[1]
-        recorded = run(tmp_path, "ours-reconnect", f"amqp://127.0.0.1:{port}", "x", "3")
+        recorded = run(tmp_path, role, f"amqp://127.0.0.1:{port}", "x", "3")
     metrics = recorded["metrics"]
     assert total(metrics, "amqp.client.connection.attempts") == 4
     assert total(metrics, "amqp.client.reconnects") == 3
@@ -117,29 +129,38 @@ def test_reconnect_attempts_show_in_the_metrics(tmp_path: Path) -> None:
     assert point["attributes"] == {"server.address": "127.0.0.1", "server.port": port}
 
 
-def test_proton_tracing_producer_continues_in_our_consumer(
-    tmp_path: Path, broker: BrokerProcess
-) -> None:
-    """python-qpid-proton's proton.tracing writes Jaeger's uber-trace-id: our consumer span
-    joins that trace as a child of proton's send span."""
+def test_reconnect_attempts_show_in_the_metrics(tmp_path: Path) -> None:
+    check_reconnects(tmp_path, "ours-reconnect")
+
+
+def check_from_proton(tmp_path: Path, broker: BrokerProcess, consumer: str) -> None:
+    """python-qpid-proton's proton.tracing writes Jaeger's uber-trace-id: the span of our
+    ``consumer`` role joins that trace as a child of proton's send span."""
     pytest.importorskip("jaeger_client")
-    produced = run(tmp_path, "proton-produce", broker.url, "tr-from-proton")
-    consumed = run(tmp_path, "ours-consume", broker.url, "tr-from-proton")
+    address = f"tr-from-proton-{consumer}"
+    produced = run(tmp_path, "proton-produce", broker.url, address)
+    consumed = run(tmp_path, consumer, broker.url, address)
     (sent,) = produced["spans"]
     (received,) = kind(consumed["spans"], "CONSUMER")
     assert int(received["trace_id"], 16) == int(sent["trace_id"], 16)
     assert received["parent_id"] == sent["span_id"]
 
 
-@pytest.mark.parametrize("write_jaeger", [True, False], ids=["write-both", "w3c-only"])
-def test_our_producer_continues_in_a_proton_tracing_consumer(
-    tmp_path: Path, broker: BrokerProcess, write_jaeger: bool
+def test_proton_tracing_producer_continues_in_our_consumer(
+    tmp_path: Path, broker: BrokerProcess
 ) -> None:
-    """With enable(write_jaeger=True) a proton.tracing consumer continues our trace; without
-    it (W3C only) proton.tracing cannot read the context and starts a trace of its own."""
+    check_from_proton(tmp_path, broker, "ours-consume")
+
+
+def check_to_proton(
+    tmp_path: Path, broker: BrokerProcess, producer: str, write_jaeger: bool
+) -> None:
+    """With enable(write_jaeger=True) a proton.tracing consumer continues the trace of our
+    ``producer`` role; without it (W3C only) proton.tracing cannot read the context and starts
+    a trace of its own."""
     pytest.importorskip("jaeger_client")
-    address = f"tr-to-proton-{write_jaeger}"
-    produced = run(tmp_path, "ours-produce", broker.url, address,
+    address = f"tr-to-proton-{producer}-{write_jaeger}"
+    produced = run(tmp_path, producer, broker.url, address,
                    *(["1", "--jaeger"] if write_jaeger else []))
     consumed = run(tmp_path, "proton-consume", broker.url, address)
     (sent,) = kind(produced["spans"], "PRODUCER")
@@ -151,6 +172,13 @@ def test_our_producer_continues_in_a_proton_tracing_consumer(
         assert seen["parent_id"] == sent["span_id"]
     else:
         assert seen["trace_id"] != sent["trace_id"]
+
+
+@pytest.mark.parametrize("write_jaeger", [True, False], ids=["write-both", "w3c-only"])
+def test_our_producer_continues_in_a_proton_tracing_consumer(
+    tmp_path: Path, broker: BrokerProcess, write_jaeger: bool
+) -> None:
+    check_to_proton(tmp_path, broker, "ours-produce", write_jaeger)
 
 
 def in_subprocess(code: str) -> subprocess.CompletedProcess[str]:
@@ -205,6 +233,32 @@ def test_init_tracer_sets_a_default_provider_only_when_there_is_none() -> None:
     assert kept.stdout == "True\n"
 
 
+def test_init_tracer_with_the_api_only_and_with_otel_service_name() -> None:
+    """Without the SDK, init_tracer sets no provider (spans are the API's no-ops until the
+    application sets one) but tracing is on; with it, OTEL_SERVICE_NAME names the service."""
+    api_only = in_subprocess("""
+        import sys
+        sys.modules["opentelemetry.sdk"] = None  # as if only opentelemetry-api were installed
+        from opentelemetry import trace
+        import amq_python.tracing as tracing
+        tracer = tracing.init_tracer("svc")
+        print(tracing.enabled(), type(trace.get_tracer_provider()).__name__,
+              tracer.start_span("x").is_recording())
+    """)
+    assert api_only.returncode == 0, api_only.stderr
+    assert api_only.stdout == "True ProxyTracerProvider False\n"
+    named = in_subprocess("""
+        import os
+        os.environ.update(OTEL_SERVICE_NAME="from-env", OTEL_TRACES_EXPORTER="none")
+        from opentelemetry import trace
+        import amq_python.tracing as tracing
+        tracing.init_tracer("svc")
+        print(trace.get_tracer_provider().resource.attributes["service.name"])
+    """)
+    assert named.returncode == 0, named.stderr
+    assert named.stdout == "from-env\n"
+
+
 def test_off_by_default_and_disable_restores_every_method() -> None:
     """Importing tracing changes nothing; enable() wraps the hook points; disable() puts the
     very same functions back (nothing is left on the per-message path)."""
@@ -228,24 +282,31 @@ def test_off_by_default_and_disable_restores_every_method() -> None:
     assert not tracing.enabled()
 
 
-def test_console_example_prints_one_trace(broker: BrokerProcess) -> None:
-    """examples/tracing_console.py: the message, then its send and process spans (one trace,
-    the consumer span the producer span's child) and the metrics, as the console exporters
-    print them."""
+def console_objects(text: str) -> list[Any]:
+    """The JSON objects the SDK's console exporters printed, one after the other, in ``text``."""
+    decoder, objects, at = json.JSONDecoder(), [], 0
+    while text[at:].strip():
+        at += len(text[at:]) - len(text[at:].lstrip())
+        found, at = decoder.raw_decode(text, at)
+        objects.append(found)
+    return objects
+
+
+@pytest.mark.parametrize("api", ["handler", "aio"])
+def test_console_example_prints_one_trace(broker: BrokerProcess, api: str) -> None:
+    """examples/tracing_console.py, with each API: the message, then its send and process
+    spans (one trace, the consumer span the producer span's child) and the metrics, as the
+    console exporters print them."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
     done = subprocess.run(
         [sys.executable, str(ROOT / "examples" / "tracing_console.py"), "--url", broker.url,
-         "--address", "tr-example"],
+         "--address", "tr-example", "--api", api],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
     )
     assert done.returncode == 0, done.stderr
     first, rest = done.stdout.split("\n", 1)
     assert first == "Hello World!"
-    decoder, objects, at = json.JSONDecoder(), [], 0
-    while rest[at:].strip():
-        at += len(rest[at:]) - len(rest[at:].lstrip())
-        found, at = decoder.raw_decode(rest, at)
-        objects.append(found)
+    objects = console_objects(rest)
     spans = {o["name"]: o for o in objects if "context" in o}
     sent, received = spans["send tr-example"], spans["process tr-example"]
     assert received["context"]["trace_id"] == sent["context"]["trace_id"]
@@ -466,7 +527,7 @@ def test_the_library_does_not_import_tracing_or_opentelemetry() -> None:
     """Off means absent: the client's modules, used fully, import neither."""
     done = in_subprocess("""
         import sys
-        import amq_python, amq_python.reactor, amq_python.handlers, amq_python.utils
+        import amq_python, amq_python.reactor, amq_python.handlers, amq_python.utils, amq_python.aio
         print(sorted(m for m in sys.modules
                      if m.startswith(("opentelemetry", "amq_python.tracing"))))
     """)

@@ -5,9 +5,10 @@ as JSON, to the file it is given.
 
     python tests/tracing_client.py ROLE URL ADDRESS OUT [COUNT] [--jaeger]
 
-Roles: ours-produce, ours-consume, ours-reconnect (URL: a port nothing listens on),
-proton-produce, proton-consume. ADDRESS ``-`` sends on an anonymous link with no address
-(the broker rejects it).
+Roles: ours-produce, ours-consume, ours-reconnect (URL: a port nothing listens on) with the
+handler API (Container); aio-produce, aio-consume, aio-reconnect, the same with
+``amq_python.aio``; proton-produce, proton-consume. ADDRESS ``-`` sends on an anonymous link
+with no address (the broker rejects it). Our producers send the same messages with either API.
 """
 
 from __future__ import annotations
@@ -76,9 +77,15 @@ def otel_dump(exporter: Any, reader: Any) -> dict[str, Any]:
     return {"spans": spans, "metrics": found}
 
 
+def message(n: int) -> Any:
+    """Our producers' message number ``n``."""
+    from amq_python import Message
+
+    return Message(body=f"m-{n}", id=f"id-{n}", correlation_id="conv-1")
+
+
 def ours() -> None:
     exporter, reader = otel_setup()
-    from amq_python import Message
     from amq_python.handlers import MessagingHandler
     from amq_python.reactor import Backoff, Container
 
@@ -93,8 +100,7 @@ def ours() -> None:
 
         def on_sendable(self, event: Any) -> None:
             while event.sender.credit and self.sent < COUNT:
-                event.sender.send(Message(body=f"m-{self.sent}", id=f"id-{self.sent}",
-                                          correlation_id="conv-1"))
+                event.sender.send(message(self.sent))
                 self.sent += 1
 
         def on_settled(self, event: Any) -> None:
@@ -127,6 +133,42 @@ def ours() -> None:
     handler = {"ours-produce": Produce, "ours-consume": Consume,
                "ours-reconnect": Reconnect}[ROLE]()
     Container(handler).run()
+    write(otel_dump(exporter, reader))
+
+
+async def aio_run() -> None:
+    """The aio twin of ``ours``: send COUNT messages (each awaited to its outcome; a rejected
+    one is printed), receive COUNT in ``settle_on_exit``, or give up reconnecting."""
+    from amq_python import aio
+    from amq_python.reactor import Backoff
+
+    if ROLE == "aio-reconnect":
+        try:
+            await aio.connect(URL, reconnect=Backoff(initial=0.01, max_tries=COUNT))
+        except Exception as exc:  # noqa: BLE001 - expected: it gives up
+            print("gave up:", exc)
+        return
+    async with await aio.connect(URL) as conn:
+        if ROLE == "aio-produce":
+            sender = await conn.open_sender(None if ADDRESS == "-" else ADDRESS)
+            for n in range(COUNT):
+                try:
+                    await sender.send(message(n), timeout=30)
+                except aio.MessageRejected as exc:
+                    print("rejected:", exc)
+            return
+        receiver = await conn.open_receiver(ADDRESS, credit=COUNT)
+        for _ in range(COUNT):
+            delivery = await receiver.receive(timeout=30)
+            async with delivery.settle_on_exit():
+                pass
+
+
+def ours_aio() -> None:
+    import asyncio
+
+    exporter, reader = otel_setup()
+    asyncio.run(aio_run())
     write(otel_dump(exporter, reader))
 
 
@@ -186,4 +228,4 @@ def proton_side() -> None:
 
 
 if __name__ == "__main__":
-    (proton_side if ROLE.startswith("proton") else ours)()
+    {"proton": proton_side, "aio": ours_aio, "ours": ours}[ROLE.split("-")[0]]()

@@ -240,6 +240,20 @@ class Delivery:
             self._link._deliveries.pop(impl, None)
             self._impl = None
 
+    def _abort_quietly(self) -> None:
+        """Before a lost transport is unbound: abort the C delivery (the engine then frees it
+        with no frame on the next transport, as a delivery not being sent on it) and let go."""
+        impl = self._impl
+        if lib.pn_delivery_pending(impl):
+            self._link._leaked += 1  # not all written: the engine keeps counting it as queued
+        self._let_go()
+        lib.pn_delivery_abort(impl)
+
+    def _lost(self) -> None:
+        """A sent delivery whose connection was lost before its outcome, and which is not sent
+        again: it is dropped, and no outcome will come (tracing ends its span here)."""
+        self._abort_quietly()
+
     def _rebind(self, impl: Any, tag: bytes) -> None:
         """Stand for a new C delivery of the same message (sent again after a reconnect)."""
         self._impl = impl

@@ -723,8 +723,14 @@ def _encode_fast(msg: Message) -> bytes:
     body = msg.body
     if body is not None:
         kind = type(body)
-        if msg._inferred and kind is bytes:
-            parts.append(b"\x00\x53\x75" + _enc_binary(body))
+        if kind is bytes:
+            # The section and binary headers, then the body itself: join() copies it once.
+            size = len(body)
+            parts.append(
+                (b"\x00\x53\x75" if msg._inferred else b"\x00\x53\x77")
+                + (b"\xa0" + bytes((size,)) if size < 256 else b"\xb0" + _pack(">I", size))
+            )
+            parts.append(body)
         elif msg._inferred and kind is list:
             parts.append(b"\x00\x53\x76" + _enc_list(body))
         else:

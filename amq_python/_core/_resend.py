@@ -12,6 +12,8 @@ one and the links re-attach (see ``_connector``). Around the unbind the containe
 - every other delivery that was on the wire is ``stale``: the peer forgets it with the
   connection (a broker redelivers a message it had sent us), so settling it later has no effect
   on the new link (see ``Delivery.update``/``settle``);
+- when no reconnect follows (``lost_for_good``), every sent delivery still without an outcome
+  is dropped as ``lost``: none will come;
 - a sender's ``credit`` is made the new peer's grant alone: the engine keeps what the old peer
   had granted and we had not used, so the sender counts it as an offset from then on.
 """
@@ -87,8 +89,8 @@ class Unsettled:
 
     def take_pending(self) -> list[tuple[Delivery, bytes]]:
         """Before the lost transport is unbound: the kept messages whose outcome is unknown, in
-        order, to send again, each with its C delivery dropped (``drop_quietly``); those with
-        an outcome are forgotten.
+        order, to send again, each with its C delivery dropped (``Delivery._abort_quietly``);
+        those with an outcome are forgotten.
 
         When none of them was written to the lost transport (a failed attempt, or credit never
         came), the engine still holds them all and sends them on the next link itself: nothing
@@ -100,18 +102,8 @@ class Unsettled:
         if not any(lib.pn_delivery_pending(d._impl) < len(b) for d, b in pending):
             return []
         for delivery, _ in pending:
-            drop_quietly(delivery)
+            delivery._abort_quietly()
         return pending
-
-
-def drop_quietly(delivery: Delivery) -> None:
-    """Before the lost transport is unbound: abort the C delivery (the engine then frees it
-    with no frame on the next transport, as a delivery not being sent on it) and let go of it."""
-    impl = delivery._impl
-    if lib.pn_delivery_pending(impl):
-        delivery._link._leaked += 1  # not all written: the engine keeps counting it as queued
-    delivery._let_go()
-    lib.pn_delivery_abort(impl)
 
 
 def resend(sender: Sender, pending: list[tuple[Delivery, bytes]]) -> None:
@@ -148,9 +140,20 @@ def before_unbind(connection: Connection) -> Lost:
             if isinstance(link, Sender):
                 if lib.pn_delivery_pending(impl):
                     continue  # never written: the engine sends it on the next transport
-                drop_quietly(delivery)
+                delivery._lost()
             delivery.stale = True
     return lost
+
+
+def lost_for_good(connection: Connection) -> None:
+    """The connection's transport is lost and no other will be bound: every sent delivery
+    with no outcome yet is ``lost`` (``Delivery._lost``), as no outcome can come."""
+    for link in [c for c in connection._children if isinstance(c, Sender)]:
+        if link._impl is None:
+            continue
+        for delivery in list(link._deliveries.values()):
+            if not delivery._local_settled and not _outcome_known(delivery):
+                delivery._lost()
 
 
 def after_unbind(connection: Connection, lost: Lost) -> None:

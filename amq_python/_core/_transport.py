@@ -562,7 +562,7 @@ class SSLDomain:
     def __init__(self, mode: int) -> None:
         if mode not in (SSLDomain.MODE_CLIENT, SSLDomain.MODE_SERVER):
             raise SSLException(f"SSLDomain mode must be MODE_CLIENT or MODE_SERVER, not {mode!r}")
-        impl = lib.pn_ssl_domain(mode)
+        impl = lib.amqx_ssl_domain_unlocked(mode)
         if impl == ffi.NULL:
             raise SSLUnavailable("this Proton library was built without TLS support")
         self._impl = ffi.gc(impl, lib.pn_ssl_domain_free)
@@ -590,7 +590,7 @@ class SSLDomain:
         The password is handed to OpenSSL and not kept; errors never include it.
         """
         self._check(
-            lib.pn_ssl_domain_set_credentials(
+            lib.amqx_ssl_domain_set_credentials_unlocked(
                 self._impl,
                 cert_file.encode(),
                 key_file.encode(),
@@ -607,7 +607,7 @@ class SSLDomain:
     def set_trusted_ca_db(self, certificate_db: str) -> int:
         """The CA certificates (a PEM file) trusted to sign the peer's certificate."""
         self._check(
-            lib.pn_ssl_domain_set_trusted_ca_db(self._impl, certificate_db.encode()),
+            lib.amqx_ssl_domain_set_trusted_ca_db_unlocked(self._impl, certificate_db.encode()),
             f"set_trusted_ca_db: cannot load CA certificates from {certificate_db!r}",
         )
         self._trusted_ca = certificate_db
@@ -624,7 +624,7 @@ class SSLDomain:
                 "SSLDomain.VERIFY_PEER, VERIFY_PEER_NAME or ANONYMOUS_PEER"
             )
         self._check(
-            lib.pn_ssl_domain_set_peer_authentication(
+            lib.amqx_ssl_domain_set_peer_authentication_unlocked(
                 self._impl,
                 verify_mode,
                 trusted_CAs.encode() if trusted_CAs is not None else ffi.NULL,

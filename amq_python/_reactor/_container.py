@@ -907,7 +907,11 @@ class Container(Reactor):
             transport.condition,
         )
         reconnecting = connector is not None and connector.on_transport_closed(transport)
-        lost = _resend.before_unbind(connection) if reconnecting else None
+        if reconnecting:
+            lost = _resend.before_unbind(connection)
+        else:
+            lost = None
+            _resend.lost_for_good(connection)
         # Unbind now (a reconnect binds the connection anew) but free the transport only after
         # the events still queued for it: else they would wrap the dying pointer afresh and
         # leave a stale wrapper that a reused address later finds.

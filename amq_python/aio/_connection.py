@@ -14,10 +14,11 @@ from typing import Any
 
 from proton_ext import lib
 
+from .._core import _resend
 from .._core._condition import Condition
 from .._core._endpoints import Receiver as EngineReceiver
 from .._core._endpoints import Sender as EngineSender
-from .._core._exceptions import ConnectionException
+from .._core._exceptions import ConnectionException, LinkException
 from .._core._link_options import AtMostOnce
 from .._core._message import Message
 from .._core._receive import LARGE_MESSAGE, drain, receive
@@ -67,6 +68,32 @@ class _Events:
         if found is not None:
             found._on_remote_close(link.remote_condition)
             self.owner._links.discard(found)
+
+    def on_link_remote_detach(self, event: Any) -> None:
+        """A detach without ``closed`` (RabbitMQ answers our close so) ends the link too."""
+        self.on_link_remote_close(event)
+
+    def on_session_remote_close(self, event: Any) -> None:
+        """The peer ended a session (RabbitMQ does so for a terminus it cannot make): every
+        link on it fails with the peer's condition instead of waiting for ever; the next link
+        gets a new session."""
+        session = event.session
+        condition = session.remote_condition
+        error = LinkException(
+            f"session ended by the peer: {condition}" if condition is not None
+            else "session ended by the peer"
+        )
+        for found in list(self.owner._links):
+            link = found._link
+            if link._impl is not None and lib.pn_link_session(link._impl) == session._impl:
+                found._fail(error, quiet=condition is None)
+                self.owner._links.discard(found)
+        if not session.state & lib.PN_LOCAL_CLOSED:
+            session.close()
+        connection = event.connection
+        default = connection._default_session
+        if default is not None and default._impl == session._impl:
+            connection._default_session = None
 
     def on_link_flow(self, event: Any) -> None:
         found = getattr(event.link, "_aio", None)
@@ -222,7 +249,12 @@ class Connection:
     # ----- the application's side -----
 
     async def _wait_open(self) -> Connection:
-        await asyncio.shield(self._opened)
+        try:
+            await asyncio.shield(self._opened)
+        except asyncio.CancelledError:
+            if not self._opened.done():  # the caller gave up on the open: stop connecting
+                self._on_driver_error(ConnectionException("the open was cancelled"))
+            raise
         return self
 
     def __await__(self) -> Any:
@@ -241,11 +273,20 @@ class Connection:
             raise ConnectionException("the connection is closed")
 
     async def open_sender(
-        self, address: str | None, *, settle: str = "unsettled", **link_options: Any
+        self,
+        address: str | None,
+        *,
+        settle: str = "unsettled",
+        resend_unsettled: bool = True,
+        max_unsettled: int = _resend.DEFAULT_MAX_UNSETTLED,
+        **link_options: Any,
     ) -> Sender:
         """A sender to ``address``, once the peer has attached it. ``settle="presettled"``
-        sends pre-settled (at most once: no outcome). ``link_options`` are
-        ``Container.create_sender``'s (``name``, ``source``, ``tags``, ``options``)."""
+        sends pre-settled (at most once: no outcome, never resent). ``resend_unsettled``: after
+        a reconnect, send again what had no outcome (each ``send()`` then gets its resend's
+        outcome), holding at most ``max_unsettled`` messages (``submit()`` waits beyond).
+        ``link_options`` are ``Container.create_sender``'s (``name``, ``source``, ``tags``,
+        ``options``)."""
         if settle not in ("unsettled", "presettled"):
             raise ValueError(f'settle must be "unsettled" or "presettled", not {settle!r}')
         self._check()
@@ -256,7 +297,12 @@ class Connection:
         if settle == "presettled":
             options.append(AtMostOnce())
         link = self._container.create_sender(
-            self._connection, address, options=options or None, **link_options
+            self._connection,
+            address,
+            options=options or None,
+            resend_unsettled=resend_unsettled and settle != "presettled",
+            max_unsettled=max_unsettled,
+            **link_options,
         )
         assert isinstance(link, EngineSender)
         sender = Sender(self, link, settle == "presettled")

@@ -18,6 +18,8 @@ Theory of operation:
 from __future__ import annotations
 
 import asyncio
+import itertools
+import uuid
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -182,7 +184,8 @@ class _Link:
 class Tracker:
     """The outcome of one sent message. ``await tracker`` gives the engine Delivery once the
     peer accepted it, or raises MessageRejected/MessageReleased/MessageModified (or
-    ConnectionLost); awaiting it again gives the same answer."""
+    ConnectionLost, from a sender that does not resend); awaiting it again gives the same
+    answer."""
 
     __slots__ = ("delivery", "_future")
 
@@ -208,7 +211,11 @@ class Tracker:
 
 class Sender(_Link):
     """Sends messages on one link: ``send()`` waits for credit and the outcome; ``submit()``
-    only for credit (backpressure)."""
+    only for credit (backpressure).
+
+    A resending sender (``resend_unsettled``, the default) keeps each message until its outcome
+    (``_core._resend``): after a reconnect the engine sends the ones without an outcome again,
+    under the same engine Delivery, so their futures here get the resend's outcome."""
 
     _link: EngineSender
 
@@ -218,10 +225,21 @@ class Sender(_Link):
         self._credit_waiters: deque[asyncio.Future[None]] = deque()
         self._granted = 0  # waiters woken for credit that have not sent yet
         self._outcomes: dict[EngineDelivery, asyncio.Future[BaseException | None]] = {}
+        self._lost: ConnectionLost | None = None  # lost, and not re-attached yet
+        if self.resend_unsettled:
+            self._id_prefix = uuid.uuid4().hex
+            self._ids = itertools.count(1)
+
+    @property
+    def resend_unsettled(self) -> bool:
+        """True when messages without an outcome are sent again after a reconnect."""
+        return self._link._unsettled is not None
 
     @property
     def credit(self) -> int:
-        """Credit the peer has granted and we have not used."""
+        """Messages this sender may send now: credit the peer has granted and we have not used
+        (after a reconnect, the new peer's grant alone), and no more than ``max_unsettled``
+        allows."""
         return self._link.credit if self._link._impl is not None else 0
 
     @property
@@ -266,7 +284,10 @@ class Sender(_Link):
 
     def _transfer(self, message: Message) -> tuple[EngineDelivery, Any]:
         """Send now (credit is there); the delivery and its outcome future (None if
-        pre-settled)."""
+        pre-settled). A resending sender gives a message with no id one, so that its resend
+        has the same id."""
+        if message.id is None and self._link._unsettled is not None:
+            message.id = f"{self._id_prefix}:{next(self._ids)}"
         delivery = self._link.send(message)
         self._connection._kick()
         if self.presettled:
@@ -288,9 +309,11 @@ class Sender(_Link):
     async def send(self, message: Message, *, timeout: float | None = None) -> EngineDelivery:
         """Wait for credit, send, and wait for the outcome, all within ``timeout`` seconds.
         Returns the delivery when the peer accepted it; raises MessageRejected,
-        MessageReleased or MessageModified otherwise (ConnectionLost if the connection dropped
-        first). Cancelled before the transfer, nothing is sent; after it, the outcome is still
-        tracked and settled when it comes."""
+        MessageReleased or MessageModified otherwise. If the connection drops first, a
+        resending sender sends the message again once reconnected and returns that outcome;
+        else it raises ConnectionLost (so does a resending one when reconnecting ends).
+        Cancelled before the transfer, nothing is sent; after it, the outcome is still tracked
+        and settled when it comes."""
         return await self._send(message, deadline_of(timeout))
 
     async def _send(self, message: Message, deadline: float | None) -> EngineDelivery:
@@ -318,13 +341,25 @@ class Sender(_Link):
         delivery.settle()
 
     def _on_lost(self, condition: Condition | None) -> None:
-        """Outcomes still awaited can no longer come: ConnectionLost, and settle them while
-        the old transport is still bound (so nothing reaches the next one)."""
-        outcomes, self._outcomes = self._outcomes, {}
-        for delivery, future in outcomes.items():
+        """The transport dropped: the outcomes of the messages written to it can no longer
+        come. A resending sender sends them again if it reconnects (``_core._resend``); another
+        fails them with ConnectionLost (the engine drops their deliveries at the unbind). A
+        message not written yet goes on the next transport and waits on."""
+        self._lost = ConnectionLost(condition)
+        if self._link._unsettled is not None:
+            return
+        outcomes = self._outcomes
+        for delivery, future in list(outcomes.items()):
+            impl = delivery._impl
+            if impl is not None and lib.pn_delivery_pending(impl):
+                continue
+            del outcomes[delivery]
             if not future.done():
                 future.set_result(ConnectionLost(condition))
-            delivery.settle()
+
+    def _on_remote_open(self) -> None:
+        super()._on_remote_open()
+        self._lost = None
 
     def _fail(self, error: BaseException, quiet: bool = False) -> None:
         super()._fail(error, quiet)
@@ -332,10 +367,11 @@ class Sender(_Link):
             waiter = self._credit_waiters.popleft()
             if not waiter.done():
                 waiter.set_exception(error)
+        lost = self._lost  # lost, and not reconnected: ConnectionLost
         outcomes, self._outcomes = self._outcomes, {}
         for _delivery, future in outcomes.items():
             if not future.done():
-                future.set_result(error)
+                future.set_result(error if lost is None else ConnectionLost(lost.condition))
 
 
 class Delivery:

@@ -6,6 +6,8 @@ tracing work (the hook points are plain methods until enabled, see ``_hooks``). 
 - a PRODUCER span per sent message, from ``send()`` to its outcome (rejected: error status
   with the peer's condition), and a CONSUMER span per received message around the handler's
   ``on_message``, ended at its settlement, with the outcome in ``amqp.delivery.outcome``;
+- the same for ``amq_python.aio``: ``Sender.send()``/``submit()`` to the outcome, and from a
+  message's arrival to its settlement, the span current inside ``Delivery.settle_on_exit()``;
 - the sender's context travels in the ``x-opt-qpid-tracestate`` message annotation as W3C
   ``traceparent``/``tracestate``; Jaeger's ``uber-trace-id`` (what proton.tracing writes) is
   read too, and written as well with ``enable(write_jaeger=True)``;
@@ -21,7 +23,7 @@ import os
 import sys
 from typing import Any
 
-from .. import handlers
+from .. import aio, handlers
 from .._core import _delivery, _endpoints
 from .._reactor import _connector
 from . import _hooks
@@ -33,10 +35,15 @@ def _register_builtin() -> None:
     register = _hooks.register
     register(_endpoints.Sender, "send", "send")
     register(_delivery.Delivery, "settle", "settle")
+    register(_delivery.Delivery, "_lost", "lost")
     for name in ("on_accepted", "on_rejected", "on_released", "on_settled"):
         register(handlers.OutgoingMessageHandler, name, "outcome")
     register(handlers.IncomingMessageHandler, "on_message", "process")
     register(_connector.Connector, "attempt", "attempt")
+    # aio sends through the engine Sender and settles engine deliveries (the points above);
+    # its received messages are its own objects.
+    register(aio.Delivery, "__init__", "receive")
+    register(aio.Delivery, "settle_on_exit", "activate")
 
 
 _register_builtin()

@@ -2,8 +2,9 @@
 
 Nothing on the per-message path tests whether tracing is on. ``enable()`` replaces each
 registered method on its class by a traced wrapper, and ``disable()`` puts the original back.
-A module with a messaging path of its own (``amq_python.aio``) registers its methods here when
-it is imported; this module imports neither OpenTelemetry nor the rest of tracing.
+``amq_python.tracing`` registers the handler API's methods and ``amq_python.aio``'s (which sits
+below tracing and does not import it); this module imports neither OpenTelemetry nor the rest
+of tracing.
 
 The kinds, and the signature of the method each wraps:
 
@@ -20,6 +21,8 @@ The kinds, and the signature of the method each wraps:
   not current (the application's task settles it later);
 - ``activate``: ``method(self, ...)`` returning a context manager (sync or async), ``self.delivery``
   that engine Delivery (``aio``'s ``settle_on_exit``): its CONSUMER span is current inside;
+- ``lost``: ``Delivery._lost(self)``: a sent delivery dropped with its connection, with no
+  outcome to come: its PRODUCER span ends as an error, the unsettled count goes down;
 - ``attempt``: ``method(self)`` of an object with ``tries`` (0 on a first attempt) and a
   ``connection``: one connection attempt, a reconnect when ``tries`` is not 0.
 """
@@ -28,7 +31,9 @@ from __future__ import annotations
 
 from typing import Callable
 
-KINDS = frozenset({"send", "settle", "outcome", "process", "receive", "activate", "attempt"})
+KINDS = frozenset(
+    {"send", "settle", "outcome", "lost", "process", "receive", "activate", "attempt"}
+)
 
 POINTS: list[tuple[type, str, str]] = []
 """Every registered (class, method name, kind), in registration order."""

@@ -25,7 +25,7 @@ from . import _propagation
 _SYSTEM = "amqp"
 OUTCOME = "amqp.delivery.outcome"
 """The span attribute naming a delivery's outcome: accepted, rejected, released, modified, or
-``settled`` (settled with no outcome)."""
+``settled`` (settled with no outcome), or ``lost`` (its connection was lost first)."""
 
 
 class _Flight:
@@ -42,7 +42,9 @@ class _Flight:
 
 
 class _Current:
-    """A context manager (sync or async) around another, with a span current inside it."""
+    """A context manager (sync or async) around another, with a span current inside it. A
+    block that raises sets the span's error status (as a failing ``on_message`` does), unless
+    the span already ended (the block settled the delivery before it raised)."""
 
     def __init__(self, manager: Any, span: Any) -> None:
         self._manager = manager
@@ -52,11 +54,18 @@ class _Current:
     def _attach(self) -> None:
         self._token = otel_context.attach(trace.set_span_in_context(self._span))
 
+    def _failed(self, exc: BaseException | None) -> None:
+        span = self._span
+        if exc is not None and span.is_recording():
+            span.record_exception(exc)
+            span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
+
     def __enter__(self) -> Any:
         self._attach()
         return self._manager.__enter__()
 
     def __exit__(self, *exc: Any) -> Any:
+        self._failed(exc[1])
         try:
             return self._manager.__exit__(*exc)
         finally:
@@ -67,6 +76,7 @@ class _Current:
         return await self._manager.__aenter__()
 
     async def __aexit__(self, *exc: Any) -> Any:
+        self._failed(exc[1])
         try:
             return await self._manager.__aexit__(*exc)
         finally:
@@ -151,6 +161,7 @@ class Telemetry:
             "send": self._wrap_send,
             "settle": self._wrap_settle,
             "outcome": self._wrap_outcome,
+            "lost": self._wrap_lost,
             "process": self._wrap_process,
             "receive": self._wrap_receive,
             "activate": self._wrap_activate,
@@ -186,6 +197,16 @@ class Telemetry:
             return original(handler, event)
 
         return outcome
+
+    def _wrap_lost(self, original: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        def lost(delivery: Any) -> Any:
+            result = original(delivery)
+            flight = delivery.__dict__.pop("_amq_flight", None)
+            if flight is not None and not flight.consumer:
+                self.end_lost(flight)
+            return result
+
+        return lost
 
     def _wrap_process(self, original: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
         def process(handler: Any, event: Any) -> Any:
@@ -296,6 +317,18 @@ class Telemetry:
         elif state == ACCEPTED:
             self.accepted.add(1, flight.attributes)
         span.end()
+
+    def end_lost(self, flight: _Flight) -> None:
+        """A sent delivery's connection was lost before its outcome, and it is not sent again:
+        the span ends as an error (no outcome will come) and it is no longer unsettled."""
+        if not flight.ended:
+            flight.ended = True
+            span = flight.span
+            span.set_attribute(OUTCOME, "lost")
+            span.set_attribute("error.type", "connection_lost")
+            span.set_status(Status(StatusCode.ERROR, "connection lost before the outcome"))
+            span.end()
+        self.unsettled.add(-1, flight.attributes)
 
     # ----- consumer -----
 

@@ -9,7 +9,8 @@ prints ``{"msgs_per_s": ..., "seconds": ..., "cpu_us_per_msg": ...}`` like ``thr
 fixed reply address, and prints the median and p99 round trip in milliseconds.
 
 Both talk to the same listening processes as the handler-API roles (``throughput listen``,
-``latency respond``), run on amq_python.
+``latency respond``), run on amq_python. ``--tracing`` turns ``amq_python.tracing`` on as the
+``amq_python+tracing`` variant does (``bench.common.enable_tracing``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import statistics
 import time
 
 from amq_python import Message, aio
-from bench.common import emit, url
+from bench.common import emit, enable_tracing, url
 from bench.scenarios.latency import REPLY_ADDRESS
 from bench.scenarios.throughput import cpu_seconds
 
@@ -70,7 +71,10 @@ def main() -> None:
     p.add_argument("--n", type=int, default=100_000, help="messages, or timed round trips")
     p.add_argument("--size", type=int, default=100, help="body size in bytes")
     p.add_argument("--warmup", type=int, default=500, help="request: untimed round trips first")
+    p.add_argument("--tracing", action="store_true", help="with amq_python.tracing on")
     args = p.parse_args()
+    if args.tracing:
+        enable_tracing()
     address = url(args.port)
     if args.role == "send":
         emit(asyncio.run(send(address, args.n, args.size)))

@@ -11,6 +11,9 @@
 - Base classes that are not public (``_Link``, ``Wrapper``) are shown as their own public bases.
 - An attribute's value is shown only when it reads as a literal: an object's repr (a table of
   functions, an instance of a private class) says nothing to a reader.
+- The ``command-output`` directive runs a ``python ...`` command at build time and shows the
+  command and what it printed (``python -m amq_python.diagnose`` on the operations page), so
+  the page shows what this version prints on the machine that built it, never a stale copy.
 """
 
 from __future__ import annotations
@@ -18,6 +21,9 @@ from __future__ import annotations
 import ast
 import builtins
 import importlib
+import os
+import shlex
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -92,6 +98,33 @@ class ApiDifferences(SphinxDirective):
         self.env.note_dependency(str(ROOT / "tests/test_api_parity.py"))
         items = [_item([nodes.literal(text=key)], reason) for key, reason in api_differences()]
         return [nodes.definition_list("", *items)]
+
+
+class CommandOutput(SphinxDirective):
+    """A ``python ...`` command, run at build time with the interpreter that runs Sphinx and the
+    checkout first on its path, shown with what it printed; a failure fails the build."""
+
+    required_arguments = 1
+    final_argument_whitespace = True
+
+    def run(self) -> list[nodes.Node]:
+        command = self.arguments[0]
+        words = shlex.split(command)
+        if words[0] != "python":
+            raise self.error(f"command-output runs python commands only, not {command!r}")
+        path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+        done = subprocess.run(
+            [sys.executable, *words[1:]], cwd=ROOT, capture_output=True, text=True,
+            timeout=120, stdin=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": path},
+            check=False,
+        )
+        if done.returncode != 0:
+            raise self.error(f"{command} exited with {done.returncode}: {done.stderr.strip()}")
+        text = f"$ {command}\n{done.stdout.rstrip()}"
+        block = nodes.literal_block(text, text, language="console")
+        block["amq_command"] = command
+        self.set_source_info(block)
+        return [block]
 
 
 def _walk(target: str) -> tuple[str, str, Any] | None:
@@ -231,6 +264,7 @@ def drop_object_values(app: Sphinx, doctree: nodes.document) -> None:
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("known-differences", KnownDifferences)
     app.add_directive("api-differences", ApiDifferences)
+    app.add_directive("command-output", CommandOutput)
     app.add_config_value("amq_private_in_signatures", {}, "env", dict)
     app.connect("doctree-read", qualify)
     app.connect("doctree-read", drop_object_values)
