@@ -1,16 +1,16 @@
 """Producers and consumers on a 3-node RabbitMQ cluster while its nodes fail: the run behind
 tests/test_rabbitmq_cluster.py and soak/cluster.py (``make soak-cluster``).
 
-Producers are handler-API senders made with ``resend_unsettled=True``; consumers are handler-API
-receivers and ``amq_python.aio`` receivers, all on one asyncio loop (the handler API's Container
-runs there with ``run_async``). Each client has its own connection with failover
-``urls=[a, b, c]``, rotated so the clients spread over the nodes. A failure hits the node that
-producer 0 is connected to: ``kill`` (SIGKILL, then restarted with its data) or ``stop``
-(SIGSTOP, found by the heartbeat; SIGCONT after three heartbeats). A failure is due at given
-fractions of the messages accepted (the tests) or every ``period`` seconds (the soak), and never
-before the cluster is back in sync after the one before (``RabbitCluster.wait_synced``), so it
-keeps a quorum with the whole log. Every message-id a producer saw accepted must reach some
-consumer; duplicates and recovery times are counted.
+Producers are handler-API senders made with ``resend_unsettled=True`` and ``amq_python.aio``
+senders (which resend by default); consumers are handler-API and ``aio`` receivers; all on one
+asyncio loop (the handler API's Container runs there with ``run_async``). Each client has its
+own connection with failover ``urls=[a, b, c]``, rotated so the clients spread over the nodes. A
+failure hits the node that producer 0 is connected to: ``kill`` (SIGKILL, then restarted with
+its data) or ``stop`` (SIGSTOP, found by the heartbeat; SIGCONT after three heartbeats). A
+failure is due at given fractions of the messages accepted (the tests) or every ``period``
+seconds (the soak), and never before the cluster is back in sync after the one before
+(``RabbitCluster.wait_synced``), so it keeps a quorum with the whole log. Every message-id a
+producer saw accepted must reach some consumer; duplicates and recovery times are counted.
 """
 
 from __future__ import annotations
@@ -40,14 +40,16 @@ def _reconnect() -> Backoff:
 class Plan:
     """What one run does: ``count`` messages to ``queue``; failures by ``how`` at the
     ``fail_at`` fractions of ``count`` accepted or, with ``period``, every ``period`` s until
-    the producers are done; the producers' and consumers' numbers."""
+    the producers are done; how many producers and consumers of each API (producer 0, whose
+    node fails, is a handler-API one)."""
 
     queue: str
     count: int
     how: str = "kill"
     fail_at: tuple[float, ...] = ()
     period: float | None = None
-    producers: int = 3
+    producers: int = 2
+    aio_producers: int = 1
     handler_consumers: int = 1
     aio_consumers: int = 2
     body_size: int = 0
@@ -141,6 +143,66 @@ class Producer(MessagingHandler):
 
     def on_link_error(self, event: Any) -> None:
         self.run.session_error(event.link.remote_condition, event.connection)
+
+    @property
+    def done(self) -> bool:
+        return len(self.accepted) == len(self.ids)
+
+
+class AioProducer:
+    """Sends its share of ids on an ``aio`` sender (resending by default): ``submit()`` waits
+    for credit and for room under ``max_unsettled``; each Tracker's outcome is recorded."""
+
+    def __init__(self, run: ClusterRun, index: int, count: int) -> None:
+        self.run = run
+        self.index = index
+        self.ids = [f"p{index}-{n}" for n in range(count)]
+        self.next = 0
+        self.accepted: set[str] = set()
+        self.again: collections.deque[str] = collections.deque()
+        self.body = "x" * run.plan.body_size
+        self.connection: aio.Connection | None = None
+        self.sender: aio.Sender | None = None
+        self.outcomes: set[asyncio.Task[None]] = set()
+
+    async def produce(self, urls: list[str]) -> None:
+        self.connection = await aio.connect(
+            urls=urls, heartbeat=HEARTBEAT, reconnect=_reconnect()
+        )
+        self.sender = sender = await self.connection.open_sender(self.run.plan.address)
+        while not self.done:
+            if self.again:
+                ident = self.again.popleft()
+            elif self.next < self.run.allowed(len(self.ids)):
+                ident = self.ids[self.next]
+                self.next += 1
+            else:
+                await asyncio.sleep(0.05)
+                continue
+            message = Message(id=ident, body=self.body or ident, durable=True)
+            tracker = await sender.submit(message)
+            task = asyncio.ensure_future(self._outcome(ident, tracker))
+            self.outcomes.add(task)
+            task.add_done_callback(self.outcomes.discard)
+
+    async def _outcome(self, ident: str, tracker: aio.Tracker) -> None:
+        try:
+            await tracker
+        except (aio.MessageReleased, aio.MessageRejected, aio.MessageModified):
+            self.again.append(ident)  # not accepted: sent again, as the handler producers do
+            self.run.resent_by_app += 1
+            return
+        if ident not in self.accepted:
+            self.accepted.add(ident)
+            assert self.connection is not None
+            self.run.accepted_by(self, self.connection.connection.connected_address)
+
+    def send(self) -> None:
+        """Nothing to do: ``produce()`` sends as soon as the run allows."""
+
+    async def close(self) -> None:
+        if self.connection is not None:
+            await self.connection.close()
 
     @property
     def done(self) -> bool:
@@ -251,9 +313,12 @@ class ClusterRun(MessagingHandler):
         super().__init__()
         self.cluster = cluster
         self.plan = plan
-        n = plan.producers
+        n = plan.producers + plan.aio_producers
         shares = [plan.count // n + (i < plan.count % n) for i in range(n)]
-        self.producers = [Producer(self, i, share) for i, share in enumerate(shares)]
+        self.producers: list[Producer | AioProducer] = [
+            Producer(self, i, share) if i < plan.producers else AioProducer(self, i, share)
+            for i, share in enumerate(shares)
+        ]
         self.consumers = [Consumer(self) for _ in range(plan.handler_consumers)]
         self.aio_consumers = [AioConsumer(self) for _ in range(plan.aio_consumers)]
         self.received: collections.Counter[str] = collections.Counter()
@@ -293,7 +358,9 @@ class ClusterRun(MessagingHandler):
         return bool(self.fail_at) and self.accepted >= self.fail_at[0]
 
     def _maybe_fail(self) -> None:
-        url = self.producers[0].connection.connected_address
+        first = self.producers[0]
+        assert isinstance(first, Producer)
+        url = first.connection.connected_address
         if url is None or not self._due():
             return
         if self.fail_at:
@@ -335,11 +402,13 @@ class ClusterRun(MessagingHandler):
             rotated = urls[k:] + urls[:k]
             if isinstance(client, AioConsumer):
                 self.tasks.append(loop.create_task(client.consume(rotated)))
+            elif isinstance(client, AioProducer):
+                self.tasks.append(loop.create_task(client.produce(rotated)))
             else:
                 client.start(event.container, rotated)
         event.container.schedule(0.25, self)
 
-    def accepted_by(self, producer: Producer, address: str | None) -> None:
+    def accepted_by(self, producer: Producer | AioProducer, address: str | None) -> None:
         self.accepted += 1
         failure = self.failures[-1] if self.failures else None
         if producer.index == 0 and failure is not None and failure.recovered is None:
@@ -360,9 +429,9 @@ class ClusterRun(MessagingHandler):
             producer.send()
         if self._complete():
             self.finished = True
-            handlers: list[Producer | Consumer] = [*self.producers, *self.consumers]
-            for client in handlers:
-                client.connection.close()
+            for client in [*self.producers, *self.consumers]:
+                if isinstance(client, (Producer, Consumer)):
+                    client.connection.close()
             event.container.stop()
             return
         event.container.schedule(0.25, self)
@@ -387,8 +456,10 @@ class ClusterRun(MessagingHandler):
             for task in self.tasks:
                 task.cancel()
             await asyncio.gather(*self.tasks, return_exceptions=True)
+            aio_clients = [*self.aio_consumers, *self.producers]
             await asyncio.gather(
-                *(c.close() for c in self.aio_consumers), return_exceptions=True
+                *(c.close() for c in aio_clients if isinstance(c, (AioConsumer, AioProducer))),
+                return_exceptions=True,
             )
 
     def run(self) -> Results:
@@ -406,13 +477,18 @@ class ClusterRun(MessagingHandler):
         is still there): for a run that fails."""
         rows = []
         for p in self.producers:
-            sender = p.sender
-            link = "freed" if sender._impl is None else (
-                f"unsettled {sender.unsettled}, credit {sender.credit}"
+            sender: Any = p.sender
+            engine = sender if isinstance(p, Producer) else getattr(sender, "link", None)
+            conn: Any = p.connection if isinstance(p, Producer) else getattr(
+                p.connection, "connection", None
             )
+            link = "freed" if engine is None or engine._impl is None else (
+                f"unsettled {engine.unsettled}, credit {engine.credit}"
+            )
+            address = None if conn is None else conn.connected_address
             rows.append(
                 f"p{p.index}: {len(p.accepted)}/{len(p.ids)} accepted, sent {p.next}, {link}, "
-                f"at {p.connection.connected_address}"
+                f"at {address}"
             )
         return f"{'; '.join(rows)}; received {len(self.received)}"
 
