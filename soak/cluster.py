@@ -6,11 +6,12 @@
 
 The cluster is tests/peers/rabbit_cluster.py's (Debian's rabbitmq-server, three nodes as plain
 processes on loopback, one quorum queue); the run is tests/cluster_run.py's, the one the cluster
-tests use: 3 handler-API producers with ``resend_unsettled=True``, 1 handler-API and 2 ``aio``
-consumers, failover ``urls=[a, b, c]``. Every ``--period`` seconds (once the cluster is back in
-sync after the failure before) the node producer 0 is connected to is killed and restarted
-(``--how stop``: SIGSTOP, SIGCONT after three heartbeats). It prints one summary and, with
-``--json``, the numbers as JSON; the exit status is 1 when an accepted message was not received.
+tests use: 2 handler-API producers with ``resend_unsettled=True`` and 1 ``aio`` producer, 1
+handler-API and 2 ``aio`` consumers, failover ``urls=[a, b, c]``. Every ``--period`` seconds
+(once the cluster is back in sync after the failure before) the node producer 0 is connected
+to is killed and restarted (``--how stop``: SIGSTOP, SIGCONT after three heartbeats). It prints
+one summary and, with ``--json``, the numbers as JSON; the exit status is 1 when an accepted
+message was not received.
 """
 
 from __future__ import annotations

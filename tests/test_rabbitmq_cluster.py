@@ -3,10 +3,11 @@
 One cluster (tests/peers/rabbit_cluster.py) serves the module; each test has its own quorum
 queue and starts only once the cluster is in sync (all three members of every queue caught up).
 
-- Zero loss through three node failures (tests/cluster_run.py): 3 handler-API producers
-  (``resend_unsettled=True``), 1 handler-API and 2 ``aio`` consumers, failover ``urls=[a, b,
-  c]``, 100,000 messages; the node producer 0 is connected to is killed (kill -9, restarted) or
-  stopped (SIGSTOP, SIGCONT) three times. Every id a producer saw accepted must be received.
+- Zero loss through three node failures (tests/cluster_run.py): 2 handler-API producers
+  (``resend_unsettled=True``) and 1 ``aio`` producer (resending by default), 1 handler-API and
+  2 ``aio`` consumers, failover ``urls=[a, b, c]``, 100,000 messages; the node producer 0 is
+  connected to is killed (kill -9, restarted) or stopped (SIGSTOP, SIGCONT) three times. Every
+  id a producer saw accepted must be received.
 - Bounded memory: a producer with ``max_unsettled=1000`` whose node is stopped holds at most
   1,000 messages, and its resident memory stays flat while the heartbeat and the reconnect
   attempts go on.
