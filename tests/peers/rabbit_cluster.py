@@ -6,8 +6,10 @@ parallel, b and c join a, and then the quorum queues are declared (through ``rab
 import_definitions``, so no AMQP 0-9-1 client is needed): their members are the three nodes.
 ``kill(n)`` is SIGKILL of the node's process group, ``pause(n)``/``resume(n)`` SIGSTOP/SIGCONT,
 ``restart(n)`` boots a killed node again with the same data (it rejoins by itself).
-``stop()`` ends every node and epmd, whatever state they are in; use the cluster as a context
-manager so that happens even when a test fails.
+``wait_synced()`` returns once every queue has its three members back in one Raft term and
+caught up with the leader: failing a node before that can leave the queue without a complete
+quorum (see its docstring). ``stop()`` ends every node and epmd, whatever state they are in;
+use the cluster as a context manager so that happens even when a test fails.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from .procs import require_binary, start_group, stop_group, tail
 from .rabbitmq import PACKAGE, RABBITMQ_SERVER, _answers_amqp
 
 RABBITMQCTL = "/usr/lib/rabbitmq/bin/rabbitmqctl"
+RABBITMQ_QUEUES = "/usr/lib/rabbitmq/bin/rabbitmq-queues"
 NODES = ("a", "b", "c")
 
 
@@ -73,6 +76,7 @@ class RabbitCluster:
     def __init__(self, queues: list[str], timeout: float = 120) -> None:
         self.server = require_binary(RABBITMQ_SERVER, PACKAGE)
         self.ctl = require_binary(RABBITMQCTL, PACKAGE)
+        self.queues_tool = require_binary(RABBITMQ_QUEUES, PACKAGE)
         self.epmd_binary = require_binary("epmd", "erlang-base (a dependency of rabbitmq-server)")
         self.queues = queues
         self.timeout = timeout
@@ -144,16 +148,17 @@ class RabbitCluster:
         (d / "enabled_plugins").write_text("[rabbitmq_amqp1_0].\n")
         (d / "rabbitmq-env.conf").write_text("")
 
-    def rabbitmqctl(self, node: Node, *args: str, timeout: float = 90) -> str:
-        """Run rabbitmqctl against ``node``; its output, or RuntimeError with it."""
+    def rabbitmqctl(self, node: Node, *args: str, timeout: float = 90, tool: str = "") -> str:
+        """Run rabbitmqctl (or ``tool``, e.g. rabbitmq-queues) against ``node``; its output, or
+        RuntimeError with it."""
         done = subprocess.run(
-            [self.ctl, "-q", "-n", node.name, *args], env=self._env(node), capture_output=True,
-            text=True, timeout=timeout, stdin=subprocess.DEVNULL,
+            [tool or self.ctl, "-q", "-n", node.name, *args], env=self._env(node),
+            capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
         )
         if done.returncode != 0:
             raise RuntimeError(
-                f"rabbitmqctl {' '.join(args)} on {node.name}: {done.stdout}{done.stderr}\n"
-                f"{tail(node.log)}"
+                f"{Path(tool or self.ctl).name} {' '.join(args)} on {node.name}: "
+                f"{done.stdout}{done.stderr}\n{tail(node.log)}"
             )
         return done.stdout
 
@@ -193,6 +198,7 @@ class RabbitCluster:
             self.rabbitmqctl(node, "start_app")
         self._declare_queues()
         self.wait_online(3)
+        self.wait_synced()
         self.start_seconds = time.monotonic() - began
 
     def _declare_queues(self) -> None:
@@ -229,6 +235,51 @@ class RabbitCluster:
                 raise RuntimeError(f"queues not {count} online: {status}")
             time.sleep(0.5)
 
+    def quorum_status(self, queue: str, asking: Node | None = None) -> list[dict[str, object]]:
+        """``rabbitmq-queues quorum_status``: each member's node, Raft state, log and commit
+        index and term, as seen by a running node."""
+        node = asking or next(n for n in self.nodes.values() if n.proc and not n.paused)
+        out = self.rabbitmqctl(node, "quorum_status", queue, "--formatter", "json",
+                               timeout=30, tool=self.queues_tool)
+        return list(json.loads(out))
+
+    def _synced(self, queue: str, targets: dict[str, int]) -> bool:
+        """One leader and two followers in one term, each with the log committed up to what
+        the leader had committed when first asked (``targets``)."""
+        rows = self.quorum_status(queue)
+        states = sorted(str(r["Raft State"]) for r in rows)
+        if states != ["follower", "follower", "leader"] or len({r["Term"] for r in rows}) != 1:
+            return False
+        leader = next(r for r in rows if r["Raft State"] == "leader")
+        target = targets.setdefault(queue, int(leader["Commit Index"]))  # type: ignore[call-overload]
+        return all(
+            int(r[key]) >= target  # type: ignore[call-overload]
+            for r in rows for key in ("Log Index", "Commit Index")
+        )
+
+    def wait_synced(self) -> float:
+        """Until every queue has its three members in one term, a leader and two followers,
+        each having written and committed the leader's log up to where it was when this call
+        began; the seconds that took. A node restarted after a failure is "online" (its
+        member process runs) seconds before it has caught up; failing another node in
+        between leaves a quorum of one complete log and one being rebuilt, which RabbitMQ
+        3.10 does not always survive (we saw ``ra_log`` ``not_found`` errors and a queue that
+        made no progress)."""
+        began = time.monotonic()
+        deadline = began + self.timeout
+        targets: dict[str, int] = {}
+        while True:
+            try:
+                if all(self._synced(q, targets) for q in self.queues):
+                    return time.monotonic() - began
+                last = ""
+            except (RuntimeError, ValueError, KeyError, StopIteration,
+                    subprocess.TimeoutExpired) as e:
+                last = str(e)
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"queues not in sync after {self.timeout} s: {last}")
+            time.sleep(0.5)
+
     def kill(self, letter: str) -> None:
         """SIGKILL the node's process group, as in a crash."""
         node = self.nodes[letter]
@@ -251,14 +302,33 @@ class RabbitCluster:
             os.killpg(node.proc.pid, signal.SIGCONT)
             node.paused = False
 
-    def restart(self, letter: str) -> None:
+    def restart(self, letter: str, synced: bool = True) -> None:
         """Boot a killed node again with its data; it rejoins the cluster by itself. Returns
-        once its queue members are online again."""
+        once its queue members are online and, with ``synced``, in sync again."""
         node = self.nodes[letter]
         self.kill(letter)
         self._launch(node)
         self._wait(node)
         self.wait_online(3, node)
+        if synced:
+            self.wait_synced()
+
+    def member_lag(self, letter: str) -> int | None:
+        """How many log entries the node's queue members are behind what their leaders have
+        committed (the most over the queues); None when a queue has no leader it can see or
+        the member does not report its log yet."""
+        lags = []
+        for queue in self.queues:
+            try:
+                rows = self.quorum_status(queue)
+                leaders = [r for r in rows if r["Raft State"] == "leader"]
+                leader = max(leaders, key=lambda r: int(r["Term"]))  # type: ignore[call-overload]
+                mine = next(r for r in rows if str(r["Node Name"]) == self.nodes[letter].name)
+                behind = int(leader["Commit Index"]) - int(mine["Log Index"])  # type: ignore[call-overload]
+                lags.append(max(0, behind))  # ahead: written, not committed yet
+            except (RuntimeError, StopIteration, ValueError, subprocess.TimeoutExpired):
+                return None
+        return max(lags)
 
     def stop(self) -> None:
         """End every node (resumed first if paused) and epmd: SIGTERM, SIGKILL after 10 s."""
