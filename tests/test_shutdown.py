@@ -158,3 +158,51 @@ def test_keyboard_interrupt_leaves_no_socket_or_thread() -> None:
         assert threading.active_count() == threads
         # The peer saw the sockets close (without a Close: the loop was interrupted).
         peer.proc.kill()
+
+
+class StopWithHungPeer:
+    """Opens a connection, SIGSTOPs the peer (its socket stays open, nothing answers) and
+    calls ``stop()``; the same code on python-qpid-proton and on amq_python."""
+
+    @staticmethod
+    def run(api: str) -> list[str]:
+        import importlib
+
+        from tests.peers.listener_process import listeners, watchdog
+
+        handlers = importlib.import_module(f"{api}.handlers")
+        reactor = importlib.import_module(f"{api}.reactor")
+        seen: list[str] = []
+
+        class Stopper(handlers.MessagingHandler):  # type: ignore[misc, name-defined]
+            def __init__(self, peer: Any) -> None:
+                super().__init__()
+                self.peer = peer
+
+            def on_start(self, event: Any) -> None:
+                event.container.connect(self.peer.url, reconnect=False)
+
+            def on_connection_opened(self, event: Any) -> None:
+                seen.append("opened")
+                self.peer.proc.send_signal(signal.SIGSTOP)
+                event.container.schedule(0.1, self)
+
+            def on_timer_task(self, event: Any) -> None:
+                event.container.stop()
+
+        with listeners(1) as (peer,), watchdog(20):
+            reactor.Container(Stopper(peer)).run()
+            seen.append("run returned")
+        return seen
+
+
+@pytest.mark.parametrize("api", ["proton", "amq_python"])
+def test_stop_returns_although_the_peer_does_not_answer(api: str) -> None:
+    """A peer that hangs (SIGSTOP) never answers the Close: ``run()`` still returns (ours
+    after ``STOP_GRACE``; proton's at once). It waited for ever. Ours also closes the
+    socket (proton's stays open)."""
+    sockets = open_sockets()
+    assert StopWithHungPeer.run(api) == ["opened", "run returned"]
+    gc.collect()
+    if api == "amq_python":
+        assert open_sockets() <= sockets

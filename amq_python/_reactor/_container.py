@@ -147,6 +147,7 @@ class Container(Reactor):
         self._timer_seq = itertools.count()
         self._connections: set[Connection] = set()
         self._stopping = False
+        self._stop_grace: Task | None = None  # after stop(): ends the wait for silent peers
         self._started = False
         self._link_names = itertools.count()
         self._t0 = time.monotonic()
@@ -704,11 +705,16 @@ class Container(Reactor):
     def _has_work(self) -> bool:
         if self._channels or self._acceptors or self._injectors:
             return True
+        grace = self._stop_grace
+        if grace is not None:  # every connection closed within the grace
+            grace.cancel()
+            self._stop_grace = None
         return self._next_timeout() is not None
 
     def stop(self) -> None:
-        """Close every connection and listener; ``run()`` returns once they are closed.
-        An error recorded by ``on_error`` is raised here, after all that."""
+        """Close every connection and listener; ``run()`` returns once they are closed, or
+        after STOP_GRACE seconds for peers that do not answer the close (a hung peer: proton
+        returns at once). An error recorded by ``on_error`` is raised here, after all that."""
         self._stopping = True
         for acceptor in list(self._acceptors):
             acceptor.close()
@@ -722,9 +728,18 @@ class Container(Reactor):
         for channel in list(self._channels.values()):
             if channel.sock is None and channel.connector is not None:
                 channel.io_error("container stopped")
+        if self._channels and self._stop_grace is None:
+            self._stop_grace = self._schedule_internal(STOP_GRACE, self._end_unanswered)
         if self._driver is not None:
             self._driver.kick()
         self._raise_errors()
+
+    def _end_unanswered(self) -> None:
+        """The stop's grace is over: drop the connections whose peer has not answered."""
+        self._stop_grace = None
+        for channel in list(self._channels.values()):
+            if channel._t is not None:
+                channel.io_error("container stopped: the peer did not answer the close")
 
     # ----- event dispatch -----
 
@@ -953,6 +968,9 @@ _FINISHING = frozenset(
     {Event.TRANSPORT_CLOSED, Event.CONNECTION_FINAL, Event.SESSION_FINAL, Event.LINK_FINAL}
 )
 
+
+STOP_GRACE = 2.0
+"""Seconds ``run()`` waits after ``stop()`` for peers to answer the close."""
 
 LENIENT_OPTIONS = False
 """True under ``amq_python.compat`` (set by its ``install()``): connect() warns once about each
