@@ -164,6 +164,41 @@ def aio_notes(cases: list[Case], results: Results) -> list[str]:
     return notes
 
 
+# Issue 14: no regression beyond noise against the revision before the engine/driver redesign.
+BASELINE_TOLERANCE = 0.05
+BASELINE_CHECKED = ("1. throughput", "2. request")
+
+
+def _spread(values: list[float]) -> float:
+    """(max - min) / median over runs: how far this variant's own runs scatter."""
+    return (max(values) - min(values)) / statistics.median(values)
+
+
+def baseline_notes(cases: list[Case], results: Results, baseline: str) -> list[str]:
+    """amq_python over ``baseline`` (a label such as ``amq_python@44a3f21``) per case and metric,
+    with the verdict against issue 14's ±5% (marked * where the issue asks for it)."""
+    notes = []
+    for case in cases:
+        for key in case.metrics:
+            ours = results.samples.get(case.title, {}).get(AMQ.label, {}).get(key)
+            theirs = results.samples.get(case.title, {}).get(baseline, {}).get(key)
+            if not ours or not theirs:
+                continue
+            ratio = statistics.median(ours) / statistics.median(theirs)
+            gain = ratio - 1 if METRICS[key].higher_is_better else 1 - ratio
+            if abs(gain) <= BASELINE_TOLERANCE:
+                verdict = "within ±5%"
+            else:
+                verdict = f"{'better' if gain > 0 else 'WORSE'} by {abs(gain):.0%}"
+            checked = "*" if case.title.startswith(BASELINE_CHECKED) else ""
+            notes.append(
+                f"- {checked}{case.title}, {METRICS[key].title}: current/baseline = {ratio:.3f}"
+                f" ({verdict}; spread of runs {_spread(ours):.0%} current,"
+                f" {_spread(theirs):.0%} baseline)"
+            )
+    return notes
+
+
 def _output(argv: list[str]) -> str:
     """The stdout of a short command run in the repository, or "" when it cannot run."""
     try:
@@ -185,8 +220,9 @@ def load_average() -> str:
     return ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def machine(load_at_start: str) -> list[str]:
-    """Machine, software versions and load, as Markdown list items."""
+def machine(load_at_start: str, extra: list[str] | None = None) -> list[str]:
+    """Machine, software versions and load, as Markdown list items (``extra`` ones before
+    the load)."""
     cpu = "unknown"
     with open("/proc/cpuinfo", encoding="utf-8") as info:
         for line in info:
@@ -208,5 +244,6 @@ def machine(load_at_start: str) -> list[str]:
         f" at git {commit} (installed distribution: {_version('amq_python')}); system Proton C"
         f" {_output(['pkg-config', '--modversion', 'libqpid-proton']) or 'not found'}",
         f"- node {_output(['node', '--version']) or 'not found'}, rhea {rhea_version}",
+        *(extra or []),
         f"- load average (1, 5, 15 min) at start: {load_at_start}; at end: {load}",
     ]
