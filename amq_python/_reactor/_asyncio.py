@@ -8,7 +8,9 @@
    ``_process_events()`` (dispatch, then write), pushed events, and re-arming the one
    ``loop.call_later`` that stands for the container's earliest timer (aioquic's shape).
 3. Code outside a pass that changes the engine (the ``aio`` API, ``container.wakeup()``) calls
-   ``kick()``: one pass soon, coalesced, so many changes in one loop turn cost one pass.
+   ``kick()``: one pass soon, coalesced, so many changes in one loop turn cost one pass. Inside
+   a pass (a handler sends, settles or grants credit) a kick is not needed: the pass goes on
+   until the engine has no event left and writes what it produced, so none is scheduled.
 4. ``detach()`` hands the descriptors back, so ``run()`` could go on afterwards.
 
 An exception from a handler goes to ``on_error`` (``run_async`` raises it, as ``run()`` does); it
@@ -123,6 +125,7 @@ class AsyncioDriver:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None  # the container deadline the timer stands for
         self._kicked = False
+        self._in_pass = False  # handling readiness or a timer, or dispatching engine events
         self._resolving: set[asyncio.Task[None]] = set()  # name look-ups under way
 
     def attach(self) -> None:
@@ -172,8 +175,9 @@ class AsyncioDriver:
             self._guarded(lambda: channel.resolved(host, port, infos, error))
 
     def kick(self) -> None:
-        """Run one pass soon (once, however often this is called before it runs)."""
-        if not self._kicked:
+        """Run one pass soon (once, however often this is called before it runs); nothing
+        when called from within a pass, which processes the change itself."""
+        if not self._kicked and not self._in_pass:
             self._kicked = True
             self.loop.call_soon(self._kick)
 
@@ -195,7 +199,11 @@ class AsyncioDriver:
         SystemExit close every socket first, as in ``run()``, and go on to the loop)."""
         try:
             if first is not None:
-                first()
+                self._in_pass = True
+                try:
+                    first()
+                finally:
+                    self._in_pass = False
             self.run_pass()
         except (KeyboardInterrupt, SystemExit):
             self.container._abort()
@@ -206,7 +214,11 @@ class AsyncioDriver:
     def run_pass(self) -> None:
         """Dispatch and write what is queued, then re-arm the timer for the next deadline."""
         container = self.container
-        container._process_events()
+        self._in_pass = True
+        try:
+            container._process_events()
+        finally:
+            self._in_pass = False
         if container._pushed:
             dispatch_pushed(container)
         container._yield = False  # nothing to hand control back to: the loop has it
