@@ -7,9 +7,11 @@ Theory of operation:
   the change out in one pass per loop turn (many sends in one turn: one write).
 - Awaiting is always on a future this module owns. A timeout sets TimeoutError on that future
   (``loop.call_at``), so no extra task runs per message and a cancelled or timed-out wait leaves
-  nothing behind: a credit waiter leaves the queue (passing on credit it was given), a
-  delivery handed to a cancelled ``receive()`` goes back to the front, a send whose outcome
-  nobody awaits any more is still settled when the outcome comes.
+  nothing behind: a message waiting for credit leaves the queue unsent, a delivery handed to
+  a cancelled ``receive()`` goes back to the front, a send whose outcome nobody awaits any more
+  is still settled when the outcome comes.
+- A message waiting for credit is sent by the flow that brings it, within that pass, as the
+  handler API's ``on_sendable`` sends: the coroutine resumes with its delivery.
 - A receiver holds at most ``credit`` deliveries: the credit left at the peer plus the
   deliveries buffered here plus the ones handed out and not yet settled is the window. Settling
   one grants one more credit (batched per pass), never a whole window.
@@ -92,6 +94,8 @@ def outcome_error(delivery: EngineDelivery) -> BaseException | None:
 
 
 _L = TypeVar("_L", bound="_Link")
+# A transferred message: its delivery and the future of its outcome (None when pre-settled).
+_Sent = tuple[EngineDelivery, "asyncio.Future[BaseException | None] | None"]
 
 
 class _Link:
@@ -215,8 +219,8 @@ class Sender(_Link):
     def __init__(self, connection: Connection, link: EngineSender, presettled: bool) -> None:
         super().__init__(connection, link)
         self.presettled = presettled
-        self._credit_waiters: deque[asyncio.Future[None]] = deque()
-        self._granted = 0  # waiters woken for credit that have not sent yet
+        # Messages waiting for credit, oldest first, each with the future of its transfer.
+        self._credit_waiters: deque[tuple[Message, asyncio.Future[_Sent]]] = deque()
         self._outcomes: dict[EngineDelivery, asyncio.Future[BaseException | None]] = {}
 
     @property
@@ -229,42 +233,47 @@ class Sender(_Link):
         """Messages sent whose outcome has not come yet."""
         return len(self._outcomes)
 
-    async def _wait_credit(self, deadline: float | None) -> None:
-        """Return once this coroutine may send one message (in arrival order)."""
+    async def _sent(self, message: Message, deadline: float | None) -> _Sent:
+        """Send ``message`` once there is credit, in arrival order: now if there is, else from
+        the flow that brings it, within that pass (as the handler API's ``on_sendable`` does:
+        no wait for this coroutine to resume, and the transfer goes out with the pass's early
+        write). Cancelled or timed out before that, nothing is sent; after it, the outcome is
+        tracked all the same."""
         self._check()
-        if not self._credit_waiters and self.credit - self._granted > 0:
-            return
-        future: asyncio.Future[None] = self._loop.create_future()
-        self._credit_waiters.append(future)
+        if not self._credit_waiters and self.credit > 0:
+            return self._transfer(message)
+        waiter: asyncio.Future[_Sent] = self._loop.create_future()
+        entry = (message, waiter)
+        self._credit_waiters.append(entry)
         try:
-            await wait(future, deadline, "no credit to send")
+            return await wait(waiter, deadline, "no credit to send")
         except BaseException:
-            if future.done() and not future.cancelled() and future.exception() is None:
-                self._granted -= 1  # woken, then cancelled: pass the credit on
-                self._wake()
-            else:
+            if not waiter.done() or waiter.cancelled() or waiter.exception() is not None:
                 try:
-                    self._credit_waiters.remove(future)
+                    self._credit_waiters.remove(entry)
                 except ValueError:
                     pass
             raise
-        self._granted -= 1
-        self._check()
 
     def _wake(self) -> None:
-        """Wake as many credit waiters as there is credit for."""
+        """Send as many waiting messages as there is credit for (within a pass)."""
         waiters = self._credit_waiters
-        while waiters and self.credit - self._granted > 0:
-            future = waiters.popleft()
-            if not future.done():
-                self._granted += 1
-                future.set_result(None)
+        while waiters and self.credit > 0:
+            message, waiter = waiters.popleft()
+            if waiter.done():  # timed out or cancelled meanwhile
+                continue
+            try:
+                sent = self._transfer(message)
+            except ProtonException as e:
+                waiter.set_exception(e)
+            else:
+                waiter.set_result(sent)
 
     def _on_flow(self) -> None:
         if self._credit_waiters:
             self._wake()
 
-    def _transfer(self, message: Message) -> tuple[EngineDelivery, Any]:
+    def _transfer(self, message: Message) -> _Sent:
         """Send now (credit is there); the delivery and its outcome future (None if
         pre-settled)."""
         delivery = self._link.send(message)
@@ -278,8 +287,7 @@ class Sender(_Link):
     async def submit(self, message: Message, *, timeout: float | None = None) -> Tracker:
         """Wait for credit (at most ``timeout`` seconds), send, and return the Tracker of the
         outcome. Cancelled before the transfer, nothing is sent."""
-        await self._wait_credit(deadline_of(timeout))
-        delivery, future = self._transfer(message)
+        delivery, future = await self._sent(message, deadline_of(timeout))
         if future is None:
             future = self._loop.create_future()
             future.set_result(None)
@@ -294,8 +302,7 @@ class Sender(_Link):
         return await self._send(message, deadline_of(timeout))
 
     async def _send(self, message: Message, deadline: float | None) -> EngineDelivery:
-        await self._wait_credit(deadline)
-        delivery, future = self._transfer(message)
+        delivery, future = await self._sent(message, deadline)
         if future is None:
             return delivery
         error = await wait(future, deadline, "no outcome within the timeout")
@@ -329,7 +336,7 @@ class Sender(_Link):
     def _fail(self, error: BaseException, quiet: bool = False) -> None:
         super()._fail(error, quiet)
         while self._credit_waiters:
-            waiter = self._credit_waiters.popleft()
+            _message, waiter = self._credit_waiters.popleft()
             if not waiter.done():
                 waiter.set_exception(error)
         outcomes, self._outcomes = self._outcomes, {}
