@@ -124,7 +124,7 @@ class AsyncioDriver:
         self._saved: Any = None
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None  # the container deadline the timer stands for
-        self._kicked = False
+        self._kicked: asyncio.Handle | None = None  # the pass a kick scheduled
         self._in_pass = False  # handling readiness or a timer, or dispatching engine events
         self._resolving: set[asyncio.Task[None]] = set()  # name look-ups under way
 
@@ -177,12 +177,19 @@ class AsyncioDriver:
     def kick(self) -> None:
         """Run one pass soon (once, however often this is called before it runs); nothing
         when called from within a pass, which processes the change itself."""
-        if not self._kicked and not self._in_pass:
-            self._kicked = True
-            self.loop.call_soon(self._kick)
+        if self._kicked is None and not self._in_pass:
+            self._kicked = self.loop.call_soon(self._kick)
+
+    def flush(self) -> None:
+        """Run the pass a kick scheduled now, instead of on the loop's next turn: for a
+        coroutine about to wait for the peer, so that what it changed goes out first."""
+        kicked = self._kicked
+        if kicked is not None and not self._in_pass:
+            kicked.cancel()
+            self._kick()
 
     def _kick(self) -> None:
-        self._kicked = False
+        self._kicked = None
         if self.container._driver is self:
             self._guarded(None)
 

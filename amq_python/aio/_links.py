@@ -4,7 +4,9 @@ links, fed by the connection's engine handler (``_connection._Events``).
 Theory of operation:
 - Every engine call happens either in an engine event (inside a pass of the driver) or in a
   coroutine step of the application; the latter then calls ``kick()``, so the driver writes
-  the change out in one pass per loop turn (many sends in one turn: one write).
+  the change out in one pass per loop turn (many sends in one turn: one write). A coroutine
+  about to wait for the peer (for credit, for a delivery) runs that pass at once instead
+  (``_flush()``): what it sent, settled or granted goes out before it sleeps.
 - Awaiting is always on a future this module owns. A timeout sets TimeoutError on that future
   (``loop.call_at``), so no extra task runs per message and a cancelled or timed-out wait leaves
   nothing behind: a message waiting for credit leaves the queue unsent, a delivery handed to
@@ -245,6 +247,7 @@ class Sender(_Link):
         waiter: asyncio.Future[_Sent] = self._loop.create_future()
         entry = (message, waiter)
         self._credit_waiters.append(entry)
+        self._connection._flush()
         try:
             return await wait(waiter, deadline, "no credit to send")
         except BaseException:
@@ -552,6 +555,7 @@ class Receiver(_Link):
             self._check()
             future: asyncio.Future[Delivery] = self._loop.create_future()
             self._waiters.append(future)
+            self._connection._flush()
             try:
                 item = await wait(future, deadline, "no message within the timeout")
             except BaseException:
