@@ -203,7 +203,11 @@ class Tracker:
     async def wait(self, timeout: float | None = None) -> EngineDelivery:
         """The delivery when accepted, else the outcome's exception; TimeoutError after
         ``timeout`` seconds (the outcome is still tracked)."""
-        error = await wait(asyncio.shield(self._future), deadline_of(timeout), "no outcome yet")
+        future = self._future
+        if future.done():
+            error = future.result()
+        else:
+            error = await wait(asyncio.shield(future), deadline_of(timeout), "no outcome yet")
         if error is not None:
             raise error
         return self.delivery
@@ -324,7 +328,7 @@ class Sender(_Link):
             return
         future = self._outcomes.pop(delivery, None)
         if future is not None and not future.done():
-            future.set_result(outcome_error(delivery))
+            future.set_result(None if state == lib.PN_ACCEPTED else outcome_error(delivery))
         delivery.settle()
 
     def _on_lost(self, condition: Condition | None) -> None:
