@@ -239,14 +239,19 @@ class Sender(_Link):
         """Messages sent whose outcome has not come yet."""
         return len(self._outcomes)
 
+    def _sendable(self) -> bool:
+        """True when a message may be sent at once: the link is usable (else its error is
+        raised), there is credit, and no message waits for it before this one."""
+        self._check()
+        return not self._credit_waiters and self.credit > 0
+
     async def _sent(self, message: Message, deadline: float | None) -> _Sent:
         """Send ``message`` once there is credit, in arrival order: now if there is, else from
         the flow that brings it, within that pass (as the handler API's ``on_sendable`` does:
         no wait for this coroutine to resume, and the transfer goes out with the pass's early
         write). Cancelled or timed out before that, nothing is sent; after it, the outcome is
         tracked all the same."""
-        self._check()
-        if not self._credit_waiters and self.credit > 0:
+        if self._sendable():
             return self._transfer(message)
         waiter: asyncio.Future[_Sent] = self._loop.create_future()
         entry = (message, waiter)
@@ -294,7 +299,11 @@ class Sender(_Link):
     async def submit(self, message: Message, *, timeout: float | None = None) -> Tracker:
         """Wait for credit (at most ``timeout`` seconds), send, and return the Tracker of the
         outcome. Cancelled before the transfer, nothing is sent."""
-        delivery, future = await self._sent(message, deadline_of(timeout))
+        deadline = None if timeout is None else deadline_of(timeout)
+        if self._sendable():  # the common case, without a coroutine for the wait
+            delivery, future = self._transfer(message)
+        else:
+            delivery, future = await self._sent(message, deadline)
         if future is None:
             future = self._loop.create_future()
             future.set_result(None)
