@@ -486,12 +486,14 @@ class Receiver(_Link):
         return len(self._buffer)
 
     def _top_up(self) -> None:
-        link = self._link
-        if link._impl is None or link.state & lib.PN_LOCAL_CLOSED:
+        """Grant what settling freed of the window (run per settlement: the engine's C calls
+        directly, not through the link's properties)."""
+        impl = self._link._impl
+        if impl is None or lib.pn_link_state(impl) & lib.PN_LOCAL_CLOSED:
             return
-        more = self._window - self._held - link.credit
+        more = self._window - self._held - lib.pn_link_credit(impl)
         if more > 0:
-            link.flow(more)
+            lib.pn_link_flow(impl, more)
             self._connection._kick()
 
     def _on_settled(self, item: Delivery) -> None:
