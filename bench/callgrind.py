@@ -39,7 +39,8 @@ class Scenario:
     title: str
     listener: tuple[str, ...]  # bench.scenarios.NAME and its arguments (the peer)
     size: int
-    latency: bool = False
+    role: str = "send"  # what the measured process does: send, receive (--credit) or request
+    credit: int = 0
 
 
 SCENARIOS = (
@@ -53,16 +54,35 @@ SCENARIOS = (
     Scenario(
         "1. throughput 10 KB, prefetch 10", ("throughput", "listen", "--prefetch", "10"), 10240
     ),
-    Scenario("2. request/response latency", ("latency", "respond"), 100, latency=True),
+    Scenario(
+        "1r. receive 100 B, window 1000",
+        ("receiving", "serve", "--n", "1000000"),
+        100,
+        role="receive",
+        credit=1000,
+    ),
+    Scenario(
+        "1r. receive 100 B, credit 10",
+        ("receiving", "serve", "--n", "1000000"),
+        100,
+        role="receive",
+        credit=10,
+    ),
+    Scenario("2. request/response latency", ("latency", "respond"), 100, role="request"),
 )
 
 
 def _measuring(scenario: Scenario, variant: Variant, port: int, n: int) -> list[str]:
-    if scenario.latency:
+    if scenario.role == "request":
         work = ["--n", str(n), "--warmup", "50"]
         if variant.impl == "aio":
             return _aio("request", port, *work)
         return _module("latency", variant.impl, port, "request", *work)
+    if scenario.role == "receive":
+        work = ["--n", str(n), "--credit", str(scenario.credit)]
+        if variant.impl == "aio":
+            return _aio("receive", port, *work)
+        return _module("receiving", variant.impl, port, "fetch", *work)
     work = ["--n", str(n), "--size", str(scenario.size)]
     if variant.impl == "aio":
         return _aio("send", port, *work)

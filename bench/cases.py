@@ -137,6 +137,23 @@ def throughput(size: int, prefetch: int, connections: int = 1) -> Runner:
     return run
 
 
+def receiving(size: int, credit: int) -> Runner:
+    """Scenario 1r: a ``receiving serve`` process and a receiving process with ``credit``."""
+
+    def run(variant: Variant, settings: Settings) -> dict[str, float]:
+        port = free_port()
+        serve = _module("receiving", variant.peer, port, "serve", "--n", settings.n, "--size", size)
+        work = ["--n", str(settings.n), "--credit", str(credit)]
+        if variant.impl == "aio":
+            receiver = _aio("receive", port, *work)
+        else:
+            receiver = _module("receiving", variant.impl, port, "fetch", *work)
+        with listening(serve, cwd=variant.root):
+            return measure(receiver, settings.timeout, variant.root)
+
+    return run
+
+
 def _broker_port(argv: list[str], first_line: str) -> int:
     """The port a broker listens on, from the line it printed once listening."""
     if first_line == "READY":
@@ -265,6 +282,18 @@ def _cases(settings: Settings) -> list[Case]:
             rate,
             throughput(10240, 10),
             (*python, AIO, *RHEAS),
+        ),
+        Case(
+            "1r. receive 100 B, window 1000",
+            rate,
+            receiving(100, 1000),
+            (PROTON, AMQ, AIO),
+        ),
+        Case(
+            "1r. receive 100 B, credit 10",
+            rate,
+            receiving(100, 10),
+            (PROTON, AMQ, AIO),
         ),
         Case(
             "2. request/response latency", ("median_ms", "p99_ms"), latency, (*python, AIO, TRACED)
