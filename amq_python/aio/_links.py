@@ -9,11 +9,9 @@ Theory of operation:
   (``_flush()``): what it sent, settled or granted goes out before it sleeps.
 - Awaiting is always on a future this module owns. A timeout sets TimeoutError on that future
   (``loop.call_at``), so no extra task runs per message and a cancelled or timed-out wait leaves
-  nothing behind: a message waiting for credit leaves the queue unsent, a delivery handed to
-  a cancelled ``receive()`` goes back to the front, a send whose outcome nobody awaits any more
-  is still settled when the outcome comes.
-- A message waiting for credit is sent by the flow that brings it, within that pass, as the
-  handler API's ``on_sendable`` sends: the coroutine resumes with its delivery.
+  nothing behind: a credit waiter leaves the queue (passing on credit it was given), a
+  delivery handed to a cancelled ``receive()`` goes back to the front, a send whose outcome
+  nobody awaits any more is still settled when the outcome comes.
 - A receiver holds at most ``credit`` deliveries: the credit left at the peer plus the
   deliveries buffered here plus the ones handed out and not yet settled is the window. Settling
   one grants one more credit (batched per pass), never a whole window.
@@ -96,8 +94,6 @@ def outcome_error(delivery: EngineDelivery) -> BaseException | None:
 
 
 _L = TypeVar("_L", bound="_Link")
-# A transferred message: its delivery and the future of its outcome (None when pre-settled).
-_Sent = tuple[EngineDelivery, "asyncio.Future[BaseException | None] | None"]
 
 
 class _Link:
@@ -225,8 +221,8 @@ class Sender(_Link):
     def __init__(self, connection: Connection, link: EngineSender, presettled: bool) -> None:
         super().__init__(connection, link)
         self.presettled = presettled
-        # Messages waiting for credit, oldest first, each with the future of its transfer.
-        self._credit_waiters: deque[tuple[Message, asyncio.Future[_Sent]]] = deque()
+        self._credit_waiters: deque[asyncio.Future[None]] = deque()
+        self._granted = 0  # waiters woken for credit that have not sent yet
         self._outcomes: dict[EngineDelivery, asyncio.Future[BaseException | None]] = {}
 
     @property
@@ -239,53 +235,43 @@ class Sender(_Link):
         """Messages sent whose outcome has not come yet."""
         return len(self._outcomes)
 
-    def _sendable(self) -> bool:
-        """True when a message may be sent at once: the link is usable (else its error is
-        raised), there is credit, and no message waits for it before this one."""
+    async def _wait_credit(self, deadline: float | None) -> None:
+        """Return once this coroutine may send one message (in arrival order)."""
         self._check()
-        return not self._credit_waiters and self.credit > 0
-
-    async def _sent(self, message: Message, deadline: float | None) -> _Sent:
-        """Send ``message`` once there is credit, in arrival order: now if there is, else from
-        the flow that brings it, within that pass (as the handler API's ``on_sendable`` does:
-        no wait for this coroutine to resume, and the transfer goes out with the pass's early
-        write). Cancelled or timed out before that, nothing is sent; after it, the outcome is
-        tracked all the same."""
-        if self._sendable():
-            return self._transfer(message)
-        waiter: asyncio.Future[_Sent] = self._loop.create_future()
-        entry = (message, waiter)
-        self._credit_waiters.append(entry)
+        if not self._credit_waiters and self.credit - self._granted > 0:
+            return
+        future: asyncio.Future[None] = self._loop.create_future()
+        self._credit_waiters.append(future)
         self._connection._flush()
         try:
-            return await wait(waiter, deadline, "no credit to send")
+            await wait(future, deadline, "no credit to send")
         except BaseException:
-            if not waiter.done() or waiter.cancelled() or waiter.exception() is not None:
+            if future.done() and not future.cancelled() and future.exception() is None:
+                self._granted -= 1  # woken, then cancelled: pass the credit on
+                self._wake()
+            else:
                 try:
-                    self._credit_waiters.remove(entry)
+                    self._credit_waiters.remove(future)
                 except ValueError:
                     pass
             raise
+        self._granted -= 1
+        self._check()
 
     def _wake(self) -> None:
-        """Send as many waiting messages as there is credit for (within a pass)."""
+        """Wake as many credit waiters as there is credit for."""
         waiters = self._credit_waiters
-        while waiters and self.credit > 0:
-            message, waiter = waiters.popleft()
-            if waiter.done():  # timed out or cancelled meanwhile
-                continue
-            try:
-                sent = self._transfer(message)
-            except ProtonException as e:
-                waiter.set_exception(e)
-            else:
-                waiter.set_result(sent)
+        while waiters and self.credit - self._granted > 0:
+            future = waiters.popleft()
+            if not future.done():
+                self._granted += 1
+                future.set_result(None)
 
     def _on_flow(self) -> None:
         if self._credit_waiters:
             self._wake()
 
-    def _transfer(self, message: Message) -> _Sent:
+    def _transfer(self, message: Message) -> tuple[EngineDelivery, Any]:
         """Send now (credit is there); the delivery and its outcome future (None if
         pre-settled)."""
         delivery = self._link.send(message)
@@ -300,10 +286,10 @@ class Sender(_Link):
         """Wait for credit (at most ``timeout`` seconds), send, and return the Tracker of the
         outcome. Cancelled before the transfer, nothing is sent."""
         deadline = None if timeout is None else deadline_of(timeout)
-        if self._sendable():  # the common case, without a coroutine for the wait
-            delivery, future = self._transfer(message)
-        else:
-            delivery, future = await self._sent(message, deadline)
+        self._check()
+        if self._credit_waiters or self.credit - self._granted <= 0:  # else no coroutine
+            await self._wait_credit(deadline)
+        delivery, future = self._transfer(message)
         if future is None:
             future = self._loop.create_future()
             future.set_result(None)
@@ -318,7 +304,8 @@ class Sender(_Link):
         return await self._send(message, deadline_of(timeout))
 
     async def _send(self, message: Message, deadline: float | None) -> EngineDelivery:
-        delivery, future = await self._sent(message, deadline)
+        await self._wait_credit(deadline)
+        delivery, future = self._transfer(message)
         if future is None:
             return delivery
         error = await wait(future, deadline, "no outcome within the timeout")
@@ -352,7 +339,7 @@ class Sender(_Link):
     def _fail(self, error: BaseException, quiet: bool = False) -> None:
         super()._fail(error, quiet)
         while self._credit_waiters:
-            _message, waiter = self._credit_waiters.popleft()
+            waiter = self._credit_waiters.popleft()
             if not waiter.done():
                 waiter.set_exception(error)
         outcomes, self._outcomes = self._outcomes, {}
