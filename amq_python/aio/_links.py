@@ -287,7 +287,7 @@ class Sender(_Link):
         outcome. Cancelled before the transfer, nothing is sent."""
         deadline = None if timeout is None else deadline_of(timeout)
         self._check()
-        if self._credit_waiters or self.credit - self._granted <= 0:  # else no coroutine
+        if self._credit_waiters or self._link.credit - self._granted <= 0:  # else no coroutine
             await self._wait_credit(deadline)
         delivery, future = self._transfer(message)
         if future is None:
