@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Generator
 from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -132,9 +132,9 @@ class _Link:
     def _check(self) -> None:
         if self._error is not None:
             raise self._error
-        link = self._link
-        if link._impl is None or link.state & lib.PN_LOCAL_CLOSED:
-            raise LinkException(f"link {link.name!r} is closed")
+        impl = self._link._impl  # on every send and wait: the C call, not the link's property
+        if impl is None or lib.pn_link_state(impl) & lib.PN_LOCAL_CLOSED:
+            raise LinkException(f"link {self._link.name!r} is closed")
 
     def _on_remote_open(self) -> None:
         if not self._opened.done():
@@ -208,8 +208,14 @@ class Tracker:
             raise error
         return self.delivery
 
-    def __await__(self) -> Any:
-        return self.wait().__await__()
+    def __await__(self) -> Generator[Any, None, EngineDelivery]:
+        future = self._future
+        if not future.done():
+            return (yield from self.wait().__await__())
+        error = future.result()  # the outcome has come: no coroutine needed
+        if error is not None:
+            raise error
+        return self.delivery
 
 
 class Sender(_Link):
