@@ -143,6 +143,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--large", type=int, default=10_000, help="messages in the long run")
     p.add_argument("--timeout", type=float, default=900.0, help="seconds allowed to each run")
     p.add_argument("--jobs", type=int, default=2, help="runs at once")
+    p.add_argument("--skip", default="", help="comma-separated variant labels to leave out")
     args = p.parse_args(argv)
     words = [w.strip().lower() for w in args.only.split(",")] if args.only else []
     scenarios = [s for s in SCENARIOS if not words or any(w in s.title.lower() for w in words)]
@@ -152,6 +153,8 @@ def main(argv: list[str] | None = None) -> None:
             base, how = stack.enter_context(prepared(args.baseline))
             print(f"baseline amq_python@{base.rev}: {how}", flush=True)
             variants.append(baseline_variant(base.rev, base.root))
+        skip = {label.strip() for label in args.skip.split(",") if label.strip()}
+        variants = [v for v in variants if v.label not in skip]
         work = [(s, v) for s in scenarios for v in variants]
 
         def count(item: tuple[Scenario, Variant]) -> float | str:
