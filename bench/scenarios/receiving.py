@@ -68,6 +68,8 @@ def fetcher_class(api: Api) -> type:
             event.container.create_receiver(conn, ADDRESS)
 
         def on_message(self, event: Any) -> None:
+            if self.received == self.total:
+                return  # came in the same read as the last one, after the close
             if not self.received:
                 self.cpu_started = cpu_seconds()
                 self.started = time.perf_counter()
