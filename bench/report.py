@@ -55,6 +55,7 @@ class Results:
     samples: dict[str, dict[str, dict[str, list[float]]]] = field(default_factory=dict)
     errors: dict[str, dict[str, str]] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
+    stopped: str = ""  # why the run ended before its last case, if it did
 
     def add(self, case: Case, label: str, values: dict[str, float]) -> None:
         """Record one run's numbers."""

@@ -190,7 +190,12 @@ def report(
             *_baseline_section(cases, results, baseline),
             "## Skipped and failed",
             "",
-            *(skipped + errors or ["- none"]),
+            *(
+                [f"- {results.stopped}: that case and the ones after it are incomplete"]
+                if results.stopped
+                else []
+            ),
+            *(skipped + errors or ([] if results.stopped else ["- none"])),
             "",
         ]
     )
@@ -250,8 +255,12 @@ def main(argv: list[str] | None = None) -> None:
         results = Results(skipped=unavailable(old))
         for label, reason in results.skipped.items():
             print(f"NOTE: {label} skipped: {reason}", flush=True)
-        for case in cases:
-            run_case(case, runs, settings, results)
+        try:
+            for case in cases:
+                run_case(case, runs, settings, results)
+        except (KeyboardInterrupt, SystemExit) as stop:  # report what was measured so far
+            results.stopped = f"the run was stopped ({stop or 'interrupted'}) during {case.title!r}"
+            print(f"\n{results.stopped}", flush=True)
 
     print("\n" + table(cases, results))
     print("\n".join(["", *rhea_notes(cases, results)]))
