@@ -484,10 +484,13 @@ class Receiver(_Link):
         impl = self._link._impl
         if impl is None or lib.pn_link_state(impl) & lib.PN_LOCAL_CLOSED:
             return
-        more = self._window - self._held - lib.pn_link_credit(impl)
+        credit = lib.pn_link_credit(impl)
+        more = self._window - self._held - credit
         if more > 0:
             lib.pn_link_flow(impl, more)
             self._connection._kick()
+            if not credit:  # the peer had none left: write the grant now, not after the batch
+                self._connection._flush()
 
     def _on_settled(self, item: Delivery) -> None:
         self._handed.discard(item)
