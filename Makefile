@@ -22,9 +22,12 @@ tox: $(PY)
 $(PY):
 	bash scripts/bootstrap.sh --test
 
+# make bench also runs amq_python as of BENCH_BASELINE (the commit before the engine/driver
+# redesign, issue 14) beside the current tree; BENCH_BASELINE= leaves it out.
+BENCH_BASELINE ?= 44a3f21
 bench: $(PY)
 	-command -v npm >/dev/null && npm install --prefix bench --no-audit --no-fund --silent
-	$(PY) bench/run.py
+	$(PY) bench/run.py $(if $(BENCH_BASELINE),--baseline $(BENCH_BASELINE))
 
 bench-quick: $(PY)
 	$(PY) bench/run.py --quick

@@ -12,6 +12,7 @@ A ``Case`` turns one variant into one set of numbers by starting the processes o
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 import subprocess
 import sys
@@ -27,11 +28,18 @@ RHEA_SENDER = REPO / "bench" / "rhea" / "sender.js"
 
 @dataclass(frozen=True)
 class Variant:
-    """One column of the comparison: the measuring process's library and its peer's."""
+    """One column of the comparison: the measuring process's library and its peer's, and the
+    tree their processes run in (another revision's for a baseline, see ``bench.baseline``)."""
 
     label: str
     impl: str
     peer: str
+    root: Path = REPO
+
+
+def baseline_variant(rev: str, root: Path) -> Variant:
+    """``amq_python@REV``: amq_python on both sides, as it was at revision ``rev``."""
+    return Variant(f"amq_python@{rev}", "amq_python", "amq_python", root)
 
 
 PROTON = Variant("proton", "proton", "proton")
@@ -126,8 +134,26 @@ def throughput(size: int, prefetch: int, connections: int = 1) -> Runner:
         else:
             sender = _module("throughput", variant.impl, port, "send", *work)
             sender += ["--connections", str(connections)]
-        with listening(_module("throughput", variant.peer, port, "listen", "--prefetch", prefetch)):
-            return measure(sender, settings.timeout)
+        listener = _module("throughput", variant.peer, port, "listen", "--prefetch", prefetch)
+        with listening(listener, cwd=variant.root):
+            return measure(sender, settings.timeout, variant.root)
+
+    return run
+
+
+def receiving(size: int, credit: int) -> Runner:
+    """Scenario 1r: a ``receiving serve`` process and a receiving process with ``credit``."""
+
+    def run(variant: Variant, settings: Settings) -> dict[str, float]:
+        port = free_port()
+        serve = _module("receiving", variant.peer, port, "serve", "--n", settings.n, "--size", size)
+        work = ["--n", str(settings.n), "--credit", str(credit)]
+        if variant.impl in AIOS:
+            receiver = _aio(variant.impl, "receive", port, *work)
+        else:
+            receiver = _module("receiving", variant.impl, port, "fetch", *work)
+        with listening(serve, cwd=variant.root):
+            return measure(receiver, settings.timeout, variant.root)
 
     return run
 
@@ -149,15 +175,16 @@ def brokered(broker: tuple[str, ...], size: int, prefetch: int) -> Runner:
 
     def run(variant: Variant, settings: Settings) -> dict[str, float]:
         argv = [part.format(port=free_port()) for part in broker]
-        with started(argv) as server:
+        with started(argv, cwd=variant.root) as server:
             port = _broker_port(argv, server.first_line)
             work = ["--n", settings.n]
             consumer = _module("brokered", variant.peer, port, "consume", *work)
-            with started(consumer + ["--prefetch", str(prefetch)]) as receiving:
+            with started(consumer + ["--prefetch", str(prefetch)], cwd=variant.root) as receiving:
                 if receiving.first_line != "READY":
                     raise ChildError(f"consumer printed {receiving.first_line!r}")
                 producer = _module("brokered", variant.impl, port, "produce", *work)
-                began = measure(producer + ["--size", str(size)], settings.timeout)["started"]
+                producer += ["--size", str(size)]
+                began = measure(producer, settings.timeout, variant.root)["started"]
                 ended = result(receiving, settings.timeout)["finished"]
             if server.proc.poll() is not None:
                 raise ChildError(f"broker exited with {server.proc.returncode}")
@@ -169,13 +196,13 @@ def brokered(broker: tuple[str, ...], size: int, prefetch: int) -> Runner:
 def latency(variant: Variant, settings: Settings) -> dict[str, float]:
     """Scenario 2: a responder process and a requester process."""
     port = free_port()
-    with listening(_module("latency", variant.peer, port, "respond")):
+    with listening(_module("latency", variant.peer, port, "respond"), cwd=variant.root):
         if variant.impl in AIOS:
             requester = _aio(variant.impl, "request", port)
         else:
             requester = _module("latency", variant.impl, port, "request")
         requester += ["--n", str(settings.requests), "--warmup", str(settings.warmup)]
-        return measure(requester, settings.timeout)
+        return measure(requester, settings.timeout, variant.root)
 
 
 def startup(variant: Variant, settings: Settings) -> dict[str, float]:
@@ -188,11 +215,12 @@ def startup(variant: Variant, settings: Settings) -> dict[str, float]:
         [sys.executable, "-m", "compileall", "-q", "amq_python", "proton_ext"],
         check=True,
         capture_output=True,
-        cwd=REPO,
+        cwd=variant.root,
     )
     argv = [sys.executable, "-m", "bench.scenarios.startup", variant.impl]
     samples = [
-        measure(argv, settings.timeout)["startup_ms"] for _ in range(settings.startup_samples)
+        measure(argv, settings.timeout, variant.root)["startup_ms"]
+        for _ in range(settings.startup_samples)
     ]
     return {"startup_ms": statistics.median(samples)}
 
@@ -200,9 +228,9 @@ def startup(variant: Variant, settings: Settings) -> dict[str, float]:
 def memory(variant: Variant, settings: Settings) -> dict[str, float]:
     """Scenario 4: a process holding idle connections to a ``throughput listen`` process."""
     port = free_port()
-    with listening(_module("throughput", variant.peer, port, "listen")):
+    with listening(_module("throughput", variant.peer, port, "listen"), cwd=variant.root):
         holder = _module("memory", variant.impl, port, "--connections", settings.idle_connections)
-        return measure(holder, settings.timeout)
+        return measure(holder, settings.timeout, variant.root)
 
 
 def big_message(variant: Variant, settings: Settings) -> dict[str, float]:
@@ -211,13 +239,27 @@ def big_message(variant: Variant, settings: Settings) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as scratch:
         report = Path(scratch) / "receiver.json"
         size = ("--size", settings.big_message, "--report", report)
-        with listening(_module("bigmessage", variant.peer, port, "receive", *size)):
+        receiver = _module("bigmessage", variant.peer, port, "receive", *size)
+        with listening(receiver, cwd=variant.root):
             sender = _module("bigmessage", variant.impl, port, "send", *size)
-            return measure(sender, settings.timeout)
+            return measure(sender, settings.timeout, variant.root)
 
 
-def all_cases(settings: Settings) -> list[Case]:
-    """Every case, with the variants each one compares."""
+def with_baseline(case: Case, baseline: Variant) -> Case:
+    """``case`` with ``baseline`` right after the ``amq_python`` variant, where that runs."""
+    if AMQ not in case.variants:
+        return case
+    at = case.variants.index(AMQ) + 1
+    return dataclasses.replace(case, variants=(*case.variants[:at], baseline, *case.variants[at:]))
+
+
+def all_cases(settings: Settings, baseline: Variant | None = None) -> list[Case]:
+    """Every case, with the variants each one compares (and ``baseline`` beside amq_python)."""
+    cases = _cases(settings)
+    return [with_baseline(case, baseline) for case in cases] if baseline else cases
+
+
+def _cases(settings: Settings) -> list[Case]:
     python = (PROTON, AMQ, MIXED)
     rate = ("msgs_per_s",)
     return [
@@ -244,6 +286,18 @@ def all_cases(settings: Settings) -> list[Case]:
             rate,
             throughput(10240, 10),
             (*python, AIO, *RHEAS),
+        ),
+        Case(
+            "1r. receive 100 B, window 1000",
+            rate,
+            receiving(100, 1000),
+            (PROTON, AMQ, AIO),
+        ),
+        Case(
+            "1r. receive 100 B, credit 10",
+            rate,
+            receiving(100, 10),
+            (PROTON, AMQ, AIO),
         ),
         Case(
             "2. request/response latency",

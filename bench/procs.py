@@ -3,6 +3,7 @@
 Every child gets ``PR_SET_PDEATHSIG = SIGKILL``, so it dies with the driver even if the driver is
 killed outright; ``started`` (and ``listening``, for a child that prints ``READY``) stops its
 child when the block ends; ``measure`` and ``result`` kill a child that outlives its timeout.
+Children run in the repository root, or in ``cwd`` (another revision's tree, ``bench.baseline``).
 stderr goes to a temporary file (a full pipe would block the child) and its tail is quoted in
 ``ChildError``.
 """
@@ -50,10 +51,10 @@ def _tail(stderr: IO[bytes], lines: int = 15) -> str:
     return "\n".join(text[-lines:])
 
 
-def _spawn(argv: list[str], stderr: IO[bytes]) -> subprocess.Popen[str]:
+def _spawn(argv: list[str], stderr: IO[bytes], cwd: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
         argv,
-        cwd=REPO,
+        cwd=cwd,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=stderr,
@@ -84,10 +85,10 @@ class Child:
 
 
 @contextlib.contextmanager
-def started(argv: list[str], timeout: float = 30.0) -> Iterator[Child]:
+def started(argv: list[str], timeout: float = 30.0, cwd: Path = REPO) -> Iterator[Child]:
     """Run a child until the block ends, once it has printed its first line (its readiness)."""
     with tempfile.TemporaryFile() as stderr:
-        proc = _spawn(argv, stderr)
+        proc = _spawn(argv, stderr, cwd)
         try:
             assert proc.stdout is not None
             ready, _, _ = select.select([proc.stdout], [], [], timeout)
@@ -103,9 +104,11 @@ def started(argv: list[str], timeout: float = 30.0) -> Iterator[Child]:
 
 
 @contextlib.contextmanager
-def listening(argv: list[str], timeout: float = 30.0) -> Iterator[subprocess.Popen[str]]:
+def listening(
+    argv: list[str], timeout: float = 30.0, cwd: Path = REPO
+) -> Iterator[subprocess.Popen[str]]:
     """Run a listener until the block ends, once it has printed ``READY``."""
-    with started(argv, timeout) as child:
+    with started(argv, timeout, cwd) as child:
         if child.first_line != READY:
             raise ChildError(
                 f"listener printed {child.first_line!r}, not {READY}:\n{_tail(child.stderr)}"
@@ -135,8 +138,8 @@ def result(child: Child, timeout: float) -> dict[str, float]:
     return values
 
 
-def measure(argv: list[str], timeout: float) -> dict[str, float]:
+def measure(argv: list[str], timeout: float, cwd: Path = REPO) -> dict[str, float]:
     """Run a measuring child to completion and return the JSON object on its last line."""
     with tempfile.TemporaryFile() as stderr:
-        child = Child(_spawn(argv, stderr), stderr, "")
+        child = Child(_spawn(argv, stderr, cwd), stderr, "")
         return result(child, timeout)

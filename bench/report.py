@@ -44,7 +44,8 @@ METRICS = {
     "receiver_x": Metric("receiver peak / message size", False, None, 2),
 }
 # Issue 8 asks for these numbers, not a ratio; through a broker, the broker bounds the rate.
-NO_TARGET_CASES = ("5. scale", "6. via", "6b. via")
+# 1r (receiving) is issue 14's, for aio's receiver: its target is aio's ratio to amq_python.
+NO_TARGET_CASES = ("1r. receive", "5. scale", "6. via", "6b. via")
 
 
 @dataclass
@@ -54,6 +55,7 @@ class Results:
     samples: dict[str, dict[str, dict[str, list[float]]]] = field(default_factory=dict)
     errors: dict[str, dict[str, str]] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
+    stopped: str = ""  # why the run ended before its last case, if it did
 
     def add(self, case: Case, label: str, values: dict[str, float]) -> None:
         """Record one run's numbers."""
@@ -187,6 +189,41 @@ def tracing_notes(cases: list[Case], results: Results) -> list[str]:
     return notes
 
 
+# Issue 14: no regression beyond noise against the revision before the engine/driver redesign.
+BASELINE_TOLERANCE = 0.05
+BASELINE_CHECKED = ("1. throughput", "1r. receive", "2. request")
+
+
+def _spread(values: list[float]) -> float:
+    """(max - min) / median over runs: how far this variant's own runs scatter."""
+    return (max(values) - min(values)) / statistics.median(values)
+
+
+def baseline_notes(cases: list[Case], results: Results, baseline: str) -> list[str]:
+    """amq_python over ``baseline`` (a label such as ``amq_python@44a3f21``) per case and metric,
+    with the verdict against issue 14's ±5% (marked * where the issue asks for it)."""
+    notes = []
+    for case in cases:
+        for key in case.metrics:
+            ours = results.samples.get(case.title, {}).get(AMQ.label, {}).get(key)
+            theirs = results.samples.get(case.title, {}).get(baseline, {}).get(key)
+            if not ours or not theirs:
+                continue
+            ratio = statistics.median(ours) / statistics.median(theirs)
+            gain = ratio - 1 if METRICS[key].higher_is_better else 1 - ratio
+            if abs(gain) <= BASELINE_TOLERANCE:
+                verdict = "within ±5%"
+            else:
+                verdict = f"{'better' if gain > 0 else 'WORSE'} by {abs(gain):.0%}"
+            checked = "*" if case.title.startswith(BASELINE_CHECKED) else ""
+            notes.append(
+                f"- {checked}{case.title}, {METRICS[key].title}: current/baseline = {ratio:.3f}"
+                f" ({verdict}; spread of runs {_spread(ours):.0%} current,"
+                f" {_spread(theirs):.0%} baseline)"
+            )
+    return notes
+
+
 def _output(argv: list[str]) -> str:
     """The stdout of a short command run in the repository, or "" when it cannot run."""
     try:
@@ -208,8 +245,9 @@ def load_average() -> str:
     return ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def machine(load_at_start: str) -> list[str]:
-    """Machine, software versions and load, as Markdown list items."""
+def machine(load_at_start: str, extra: list[str] | None = None) -> list[str]:
+    """Machine, software versions and load, as Markdown list items (``extra`` ones before
+    the load)."""
     cpu = "unknown"
     with open("/proc/cpuinfo", encoding="utf-8") as info:
         for line in info:
@@ -231,5 +269,6 @@ def machine(load_at_start: str) -> list[str]:
         f" at git {commit} (installed distribution: {_version('amq_python')}); system Proton C"
         f" {_output(['pkg-config', '--modversion', 'libqpid-proton']) or 'not found'}",
         f"- node {_output(['node', '--version']) or 'not found'}, rhea {rhea_version}",
+        *(extra or []),
         f"- load average (1, 5, 15 min) at start: {load_at_start}; at end: {load}",
     ]

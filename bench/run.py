@@ -9,6 +9,11 @@ case. Every child process is bounded by ``--timeout`` and dies with the driver.
     python3 bench/run.py              # full run, writes bench/RESULTS.md
     python3 bench/run.py --quick      # smoke run with small numbers, writes no RESULTS.md
     python3 bench/run.py --only latency,start-up --runs 5
+    python3 bench/run.py --baseline 44a3f21   # also amq_python as it was at that revision
+
+``--baseline REV`` adds an ``amq_python@REV`` variant beside ``amq_python`` in every case: that
+revision exported into a temporary tree with its own compiled binding (``bench.baseline``), run
+with the current scenarios, and reported as current/baseline ratios.
 
 Raw samples always go to bench/results-<time>.json (ignored by git).
 """
@@ -16,6 +21,7 @@ Raw samples always go to bench/results-<time>.json (ignored by git).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import datetime
 import importlib.util
@@ -28,6 +34,7 @@ from types import FrameType
 if __package__ in (None, ""):  # run as a script: make the ``bench`` package importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.baseline import Baseline, prepared
 from bench.cases import (
     AIO,
     AIO_TRACED,
@@ -39,13 +46,16 @@ from bench.cases import (
     TRACED,
     Case,
     Settings,
+    Variant,
     all_cases,
+    baseline_variant,
 )
 from bench.procs import REPO, ChildError
 from bench.report import (
     METRICS,
     Results,
     aio_notes,
+    baseline_notes,
     load_average,
     machine,
     rhea_notes,
@@ -67,20 +77,30 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--requests", type=int, help="timed round trips per latency run")
     p.add_argument("--timeout", type=float, help="seconds allowed to each child process")
     p.add_argument("--output", type=Path, help="Markdown report (default bench/RESULTS.md)")
+    p.add_argument(
+        "--baseline", metavar="REV", help="also run amq_python as of git revision REV, side by side"
+    )
     return p.parse_args(argv)
 
 
-def unavailable() -> dict[str, str]:
-    """Variants that cannot run here, with the reason."""
-    reasons: dict[str, str] = {}
+def import_error(root: Path) -> str:
+    """Why amq_python does not import in tree ``root``, or "" when it does."""
     try:
         check = subprocess.run(
-            [sys.executable, "-c", AMQ_IMPORT], cwd=REPO, capture_output=True, text=True, timeout=60
+            [sys.executable, "-c", AMQ_IMPORT], cwd=root, capture_output=True, text=True, timeout=60
         )
-        lines = check.stderr.strip().splitlines() or [f"exit code {check.returncode}"]
-        error = lines[-1] if check.returncode != 0 else ""
     except subprocess.TimeoutExpired:
-        error = "import took over 60 s"
+        return "import took over 60 s"
+    lines = check.stderr.strip().splitlines() or [f"exit code {check.returncode}"]
+    return lines[-1] if check.returncode != 0 else ""
+
+
+def unavailable(baseline: Variant | None) -> dict[str, str]:
+    """Variants that cannot run here, with the reason."""
+    reasons: dict[str, str] = {}
+    error = import_error(REPO)
+    if baseline is not None and (old := import_error(baseline.root)):
+        reasons[baseline.label] = f"amq_python does not import there: {old}"
     if error:
         for variant in (AMQ, MIXED, REVERSE, AIO, TRACED, AIO_TRACED):
             reasons[variant.label] = f"amq_python does not import: {error}"
@@ -126,7 +146,13 @@ def run_case(case: Case, runs: int, settings: Settings, out: Results) -> None:
             print(f"   {variant.label} run {run}: {describe(values, case)}", flush=True)
 
 
-def report(cases: list[Case], results: Results, command: str, started_load: str) -> str:
+def report(
+    cases: list[Case],
+    results: Results,
+    command: str,
+    started_load: str,
+    baseline: tuple[Baseline, str] | None = None,
+) -> str:
     """The Markdown of bench/RESULTS.md."""
     skipped = [
         f"- {label} skipped everywhere: {reason}" for label, reason in results.skipped.items()
@@ -144,7 +170,8 @@ def report(cases: list[Case], results: Results, command: str, started_load: str)
             "over runs; ratios are medians over proton's median (latency: of medians and of p99s).",
             "`amq_python->proton` is our client against python-qpid-proton's listener; `rhea` and",
             "`rhea->amq_python` are the Node.js sender against python-qpid-proton's listener and",
-            "against ours; `aio` is our asyncio API (`amq_python.aio`) against our listener.",
+            "against ours; `aio` is our asyncio API (`amq_python.aio`) against our listener",
+            "(1r: receiving from our listening sender, timed on the receiving side).",
             "Targets are issue 8's (issue 14's for aio, below); scenarios 5 and 6 have none.",
             "Throughput is timed from the first send to the last ACCEPTED, on the sending side;",
             "through a broker",
@@ -153,7 +180,7 @@ def report(cases: list[Case], results: Results, command: str, started_load: str)
             "",
             "## Machine",
             "",
-            *machine(started_load),
+            *machine(started_load, _baseline_machine(baseline)),
             "",
             "## Results",
             "",
@@ -171,12 +198,45 @@ def report(cases: list[Case], results: Results, command: str, started_load: str)
             "",
             *(tracing_notes(cases, results) or ["- no tracing on and off numbers to compare"]),
             "",
+            *_baseline_section(cases, results, baseline),
             "## Skipped and failed",
             "",
-            *(skipped + errors or ["- none"]),
+            *(
+                [f"- {results.stopped}: that case and the ones after it are incomplete"]
+                if results.stopped
+                else []
+            ),
+            *(skipped + errors or ([] if results.stopped else ["- none"])),
             "",
         ]
     )
+
+
+def _baseline_machine(baseline: tuple[Baseline, str] | None) -> list[str]:
+    if baseline is None:
+        return []
+    base, how = baseline
+    return [f"- baseline `amq_python@{base.rev}`: {base.subject!r}; {how}"]
+
+
+def _baseline_section(
+    cases: list[Case], results: Results, baseline: tuple[Baseline, str] | None
+) -> list[str]:
+    """The current tree against the baseline revision, as Markdown lines."""
+    if baseline is None:
+        return []
+    label = f"amq_python@{baseline[0].rev}"
+    notes = baseline_notes(cases, results, label)
+    return [
+        f"## amq_python against {label}",
+        "",
+        "The current tree over the baseline revision, medians over the same runs (latency: a",
+        "ratio below 1 is faster). Issue 14 asks for no regression beyond ±5% in the rows",
+        "marked *.",
+        "",
+        *(notes or [f"- no amq_python and {label} numbers to compare"]),
+        "",
+    ]
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:
@@ -192,24 +252,38 @@ def main(argv: list[str] | None = None) -> None:
     settings = dataclasses.replace(settings, **{k: v for k, v in overrides.items() if v})
     runs = args.runs or (1 if args.quick else 3)
     words = [w.strip().lower() for w in args.only.split(",")] if args.only else []
-    cases = [
-        c for c in all_cases(settings) if not words or any(w in c.title.lower() for w in words)
-    ]
-    started_load = load_average()
-    results = Results(skipped=unavailable())
-    for label, reason in results.skipped.items():
-        print(f"NOTE: {label} skipped: {reason}", flush=True)
-    for case in cases:
-        run_case(case, runs, settings, results)
+    with contextlib.ExitStack() as stack:
+        baseline = stack.enter_context(prepared(args.baseline)) if args.baseline else None
+        old = baseline_variant(baseline[0].rev, baseline[0].root) if baseline else None
+        if baseline:
+            print(f"baseline amq_python@{baseline[0].rev} in {baseline[0].root}: {baseline[1]}")
+        cases = [
+            c
+            for c in all_cases(settings, old)
+            if not words or any(w in c.title.lower() for w in words)
+        ]
+        started_load = load_average()
+        results = Results(skipped=unavailable(old))
+        for label, reason in results.skipped.items():
+            print(f"NOTE: {label} skipped: {reason}", flush=True)
+        try:
+            for case in cases:
+                run_case(case, runs, settings, results)
+        except (KeyboardInterrupt, SystemExit) as stop:  # report what was measured so far
+            results.stopped = f"the run was stopped ({stop or 'interrupted'}) during {case.title!r}"
+            print(f"\n{results.stopped}", flush=True)
 
     print("\n" + table(cases, results))
     print("\n".join(["", *rhea_notes(cases, results)]))
+    if old:
+        print("\n".join(["", *baseline_notes(cases, results, old.label)]))
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     (BENCH / f"results-{stamp}.json").write_text(results.to_json() + "\n", encoding="utf-8")
     output = args.output or (None if args.quick else BENCH / "RESULTS.md")
     if output:
         command = " ".join(["python3 bench/run.py", *(argv if argv is not None else sys.argv[1:])])
-        output.write_text(report(cases, results, command, started_load), encoding="utf-8")
+        text = report(cases, results, command, started_load, baseline)
+        output.write_text(text, encoding="utf-8")
         print(f"\nwrote {output}")
 
 

@@ -8,7 +8,9 @@
    ``_process_events()`` (dispatch, then write), pushed events, and re-arming the one
    ``loop.call_later`` that stands for the container's earliest timer (aioquic's shape).
 3. Code outside a pass that changes the engine (the ``aio`` API, ``container.wakeup()``) calls
-   ``kick()``: one pass soon, coalesced, so many changes in one loop turn cost one pass.
+   ``kick()``: one pass soon, coalesced, so many changes in one loop turn cost one pass. Inside
+   a pass (a handler sends, settles or grants credit) a kick is not needed: the pass goes on
+   until the engine has no event left and writes what it produced, so none is scheduled.
 4. ``detach()`` hands the descriptors back, so ``run()`` could go on afterwards.
 
 An exception from a handler goes to ``on_error`` (``run_async`` raises it, as ``run()`` does); it
@@ -122,7 +124,8 @@ class AsyncioDriver:
         self._saved: Any = None
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None  # the container deadline the timer stands for
-        self._kicked = False
+        self._kicked: asyncio.Handle | None = None  # the pass a kick scheduled
+        self._in_pass = False  # handling readiness or a timer, or dispatching engine events
         self._resolving: set[asyncio.Task[None]] = set()  # name look-ups under way
 
     def attach(self) -> None:
@@ -172,13 +175,21 @@ class AsyncioDriver:
             self._guarded(lambda: channel.resolved(host, port, infos, error))
 
     def kick(self) -> None:
-        """Run one pass soon (once, however often this is called before it runs)."""
-        if not self._kicked:
-            self._kicked = True
-            self.loop.call_soon(self._kick)
+        """Run one pass soon (once, however often this is called before it runs); nothing
+        when called from within a pass, which processes the change itself."""
+        if self._kicked is None and not self._in_pass:
+            self._kicked = self.loop.call_soon(self._kick)
+
+    def flush(self) -> None:
+        """Run the pass a kick scheduled now, instead of on the loop's next turn: for a
+        coroutine about to wait for the peer, so that what it changed goes out first."""
+        kicked = self._kicked
+        if kicked is not None and not self._in_pass:
+            kicked.cancel()
+            self._kick()
 
     def _kick(self) -> None:
-        self._kicked = False
+        self._kicked = None
         if self.container._driver is self:
             self._guarded(None)
 
@@ -195,7 +206,11 @@ class AsyncioDriver:
         SystemExit close every socket first, as in ``run()``, and go on to the loop)."""
         try:
             if first is not None:
-                first()
+                self._in_pass = True
+                try:
+                    first()
+                finally:
+                    self._in_pass = False
             self.run_pass()
         except (KeyboardInterrupt, SystemExit):
             self.container._abort()
@@ -206,7 +221,11 @@ class AsyncioDriver:
     def run_pass(self) -> None:
         """Dispatch and write what is queued, then re-arm the timer for the next deadline."""
         container = self.container
-        container._process_events()
+        self._in_pass = True
+        try:
+            container._process_events()
+        finally:
+            self._in_pass = False
         if container._pushed:
             dispatch_pushed(container)
         container._yield = False  # nothing to hand control back to: the loop has it

@@ -4,7 +4,9 @@ links, fed by the connection's engine handler (``_connection._Events``).
 Theory of operation:
 - Every engine call happens either in an engine event (inside a pass of the driver) or in a
   coroutine step of the application; the latter then calls ``kick()``, so the driver writes
-  the change out in one pass per loop turn (many sends in one turn: one write).
+  the change out in one pass per loop turn (many sends in one turn: one write). A coroutine
+  about to wait for the peer (for credit, for a delivery) runs that pass at once instead
+  (``_flush()``): what it sent, settled or granted goes out before it sleeps.
 - Awaiting is always on a future this module owns. A timeout sets TimeoutError on that future
   (``loop.call_at``), so no extra task runs per message and a cancelled or timed-out wait leaves
   nothing behind: a credit waiter leaves the queue (passing on credit it was given), a
@@ -21,7 +23,7 @@ import asyncio
 import itertools
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Generator
 from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -132,9 +134,9 @@ class _Link:
     def _check(self) -> None:
         if self._error is not None:
             raise self._error
-        link = self._link
-        if link._impl is None or link.state & lib.PN_LOCAL_CLOSED:
-            raise LinkException(f"link {link.name!r} is closed")
+        impl = self._link._impl  # on every send and wait: the C call, not the link's property
+        if impl is None or lib.pn_link_state(impl) & lib.PN_LOCAL_CLOSED:
+            raise LinkException(f"link {self._link.name!r} is closed")
 
     def _on_remote_open(self) -> None:
         if not self._opened.done():
@@ -200,13 +202,23 @@ class Tracker:
     async def wait(self, timeout: float | None = None) -> EngineDelivery:
         """The delivery when accepted, else the outcome's exception; TimeoutError after
         ``timeout`` seconds (the outcome is still tracked)."""
-        error = await wait(asyncio.shield(self._future), deadline_of(timeout), "no outcome yet")
+        future = self._future
+        if future.done():
+            error = future.result()
+        else:
+            error = await wait(asyncio.shield(future), deadline_of(timeout), "no outcome yet")
         if error is not None:
             raise error
         return self.delivery
 
-    def __await__(self) -> Any:
-        return self.wait().__await__()
+    def __await__(self) -> Generator[Any, None, EngineDelivery]:
+        future = self._future
+        if not future.done():
+            return (yield from self.wait().__await__())
+        error = future.result()  # the outcome has come: no coroutine needed
+        if error is not None:
+            raise error
+        return self.delivery
 
 
 class Sender(_Link):
@@ -254,6 +266,7 @@ class Sender(_Link):
             return
         future: asyncio.Future[None] = self._loop.create_future()
         self._credit_waiters.append(future)
+        self._connection._flush()
         try:
             await wait(future, deadline, "no credit to send")
         except BaseException:
@@ -299,7 +312,10 @@ class Sender(_Link):
     async def submit(self, message: Message, *, timeout: float | None = None) -> Tracker:
         """Wait for credit (at most ``timeout`` seconds), send, and return the Tracker of the
         outcome. Cancelled before the transfer, nothing is sent."""
-        await self._wait_credit(deadline_of(timeout))
+        deadline = None if timeout is None else deadline_of(timeout)
+        self._check()
+        if self._credit_waiters or self._link.credit - self._granted <= 0:  # else no coroutine
+            await self._wait_credit(deadline)
         delivery, future = self._transfer(message)
         if future is None:
             future = self._loop.create_future()
@@ -337,7 +353,7 @@ class Sender(_Link):
             return
         future = self._outcomes.pop(delivery, None)
         if future is not None and not future.done():
-            future.set_result(outcome_error(delivery))
+            future.set_result(None if state == lib.PN_ACCEPTED else outcome_error(delivery))
         delivery.settle()
 
     def _on_lost(self, condition: Condition | None) -> None:
@@ -499,13 +515,18 @@ class Receiver(_Link):
         return len(self._buffer)
 
     def _top_up(self) -> None:
-        link = self._link
-        if link._impl is None or link.state & lib.PN_LOCAL_CLOSED:
+        """Grant what settling freed of the window (run per settlement: the engine's C calls
+        directly, not through the link's properties)."""
+        impl = self._link._impl
+        if impl is None or lib.pn_link_state(impl) & lib.PN_LOCAL_CLOSED:
             return
-        more = self._window - self._held - link.credit
+        credit = lib.pn_link_credit(impl)
+        more = self._window - self._held - credit
         if more > 0:
-            link.flow(more)
+            lib.pn_link_flow(impl, more)
             self._connection._kick()
+            if not credit:  # the peer had none left: write the grant now, not after the batch
+                self._connection._flush()
 
     def _on_settled(self, item: Delivery) -> None:
         self._handed.discard(item)
@@ -581,6 +602,7 @@ class Receiver(_Link):
             self._check()
             future: asyncio.Future[Delivery] = self._loop.create_future()
             self._waiters.append(future)
+            self._connection._flush()
             try:
                 item = await wait(future, deadline, "no message within the timeout")
             except BaseException:
