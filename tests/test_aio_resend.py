@@ -9,31 +9,19 @@ from __future__ import annotations
 import asyncio
 import collections
 import tracemalloc
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
 
 from amq_python import Delivery, Message, aio
 from amq_python.reactor import Backoff
-from tests.peers.credit_peer import CreditPeer
+from tests.peers.credit_peer import CreditPeer, credit_peer
 from tests.peers.listener_process import listeners
-from tests.peers.ports import free_port
 from tests.test_aio_container import LOOPS, run_on
 
 FAST = {"initial": 0.05, "max_delay": 0.2}
 ACCEPTED = Delivery.ACCEPTED
 
-
-@contextmanager
-def credit_peer(credit: int, mode: str) -> Iterator[CreditPeer]:
-    """A started CreditPeer (``mode`` "accept" or "hold"), stopped for sure."""
-    peer = CreditPeer(free_port(), credit, mode)
-    try:
-        yield peer.start()
-    finally:
-        peer.stop()
 
 
 async def restart(peer: CreditPeer, mode: str) -> None:

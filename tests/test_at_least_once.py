@@ -7,8 +7,6 @@ import collections
 import logging
 import socket
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -17,21 +15,11 @@ from amq_python import Delivery, Message
 from amq_python.handlers import MessagingHandler
 from amq_python.reactor import Backoff, Container, ResendUnsettled
 from tests.broker_process import running_broker
-from tests.peers.credit_peer import CreditPeer
+from tests.peers.credit_peer import CreditPeer, credit_peer
 from tests.peers.listener_process import listeners, watchdog
-from tests.peers.ports import free_port
 
 QUICK = Backoff(initial=0.05, factor=2, max_delay=0.5)
 
-
-@contextmanager
-def credit_peer(credit: int, mode: str) -> Iterator[CreditPeer]:
-    """A started CreditPeer, stopped for sure."""
-    peer = CreditPeer(free_port(), credit, mode)
-    try:
-        yield peer.start()
-    finally:
-        peer.stop()
 
 
 class Restarts:

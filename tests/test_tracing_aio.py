@@ -236,7 +236,7 @@ def test_readme_tracing_program_traces_both_apis(
     assert received["attributes"]["amqp.delivery.outcome"] == "accepted"
 
 
-OUTCOMES = """
+IN_MEMORY_SDK = """
     import asyncio, json
     from opentelemetry import metrics, trace
     from opentelemetry.sdk.metrics import MeterProvider
@@ -254,6 +254,10 @@ OUTCOMES = """
     from amq_python import Message, aio
     from amq_python.handlers import MessagingHandler
     from amq_python.reactor import Container
+"""
+"""A program's start: the SDK with in-memory span and metric exporters, and amq_python."""
+
+OUTCOMES = IN_MEMORY_SDK + """
     amq_python.tracing.init_tracer("outcomes")
     HOW = ["accept", "reject", "release", "modify"]
 
@@ -361,24 +365,7 @@ def test_aio_methods_are_plain_while_tracing_is_off() -> None:
     assert [aio.Delivery.__dict__[name] for name in names] == before
 
 
-LOST = """
-    import asyncio, json
-    from opentelemetry import metrics, trace
-    from opentelemetry.sdk.metrics import MeterProvider
-    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    trace.set_tracer_provider(provider)
-    reader = InMemoryMetricReader()
-    metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
-    import amq_python.tracing
-    from amq_python import Message, aio
-    from amq_python.handlers import MessagingHandler
-    from amq_python.reactor import Container
+LOST = IN_MEMORY_SDK + """
     from tests.peers.listener_process import listeners
     amq_python.tracing.init_tracer("lost")
 

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from proton.handlers import MessagingHandler
 from proton.reactor import Container
 
 from .listener_process import ListenerProcess
+from .ports import free_port
 
 
 class Granter(MessagingHandler):  # type: ignore[misc]
@@ -76,6 +79,17 @@ def main() -> None:
     """Run the peer with the command line's port, credit and mode until killed."""
     port, credit, mode = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
     Container(Granter(port, credit, mode == "accept")).run()
+
+
+
+@contextmanager
+def credit_peer(credit: int, mode: str) -> Iterator[CreditPeer]:
+    """A started CreditPeer (``mode`` "accept" or "hold") on a free port, stopped for sure."""
+    peer = CreditPeer(free_port(), credit, mode)
+    try:
+        yield peer.start()
+    finally:
+        peer.stop()
 
 
 if __name__ == "__main__":
