@@ -101,7 +101,7 @@ def test_aio_producer_continues_in_a_proton_tracing_consumer(
     check_to_proton(tmp_path, broker, "aio-produce", write_jaeger)
 
 
-PROGRAM = """
+IN_MEMORY_SDK = """
     import asyncio, json
     from opentelemetry import metrics, trace
     from opentelemetry.sdk.metrics import MeterProvider
@@ -117,6 +117,12 @@ PROGRAM = """
     metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
     import amq_python.tracing
     from amq_python import Message, aio
+    from amq_python.handlers import MessagingHandler
+    from amq_python.reactor import Container
+"""
+"""A program's start: the SDK with in-memory span and metric exporters, and amq_python."""
+
+PROGRAM = IN_MEMORY_SDK + """
     amq_python.tracing.init_tracer("aio-one-process")
     seen = {}
 
@@ -236,26 +242,6 @@ def test_readme_tracing_program_traces_both_apis(
     assert received["attributes"]["amqp.delivery.outcome"] == "accepted"
 
 
-IN_MEMORY_SDK = """
-    import asyncio, json
-    from opentelemetry import metrics, trace
-    from opentelemetry.sdk.metrics import MeterProvider
-    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    trace.set_tracer_provider(provider)
-    reader = InMemoryMetricReader()
-    metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
-    import amq_python.tracing
-    from amq_python import Message, aio
-    from amq_python.handlers import MessagingHandler
-    from amq_python.reactor import Container
-"""
-"""A program's start: the SDK with in-memory span and metric exporters, and amq_python."""
 
 OUTCOMES = IN_MEMORY_SDK + """
     amq_python.tracing.init_tracer("outcomes")
