@@ -16,6 +16,13 @@ one and the links re-attach (see ``_connector``). Around the unbind the containe
   is dropped as ``lost``: none will come;
 - a sender's ``credit`` is made the new peer's grant alone: the engine keeps what the old peer
   had granted and we had not used, so the sender counts it as an offset from then on.
+
+A peer may also strand a resending sender's messages without losing the connection: a broker
+fault ends the link's session with ``amqp:internal-error`` (RabbitMQ's quorum queues do so when a
+replica's log fails) and its outcomes never come. ``ended_by_fault`` finds that case; the driver
+then handles the connection as lost, so that reconnect and failover re-attach the link elsewhere
+and resend. (A link the peer detached cannot be attached again: the engine matches the peer's
+next attach of its name to a new link. A detach stays an error, as in python-qpid-proton.)
 """
 
 from __future__ import annotations
@@ -24,7 +31,8 @@ from typing import TYPE_CHECKING
 
 from proton_ext import ffi, lib
 
-from ._endpoints import Connection, Link, Sender
+from ._condition import Condition
+from ._endpoints import Connection, Link, Sender, Session, Terminus
 from ._exceptions import LinkException
 
 if TYPE_CHECKING:
@@ -32,6 +40,10 @@ if TYPE_CHECKING:
 
 DEFAULT_MAX_UNSETTLED = 1000
 """How many messages a resending sender holds without an outcome, unless told otherwise."""
+
+RETRYABLE = frozenset({"amqp:internal-error"})
+"""The conditions of a session end that another attempt may cure: a fault in the peer.
+Refusals (not found, unauthorized, ...) are not: retrying them would only repeat them."""
 
 _TERMINAL = frozenset({lib.PN_ACCEPTED, lib.PN_REJECTED, lib.PN_RELEASED, lib.PN_MODIFIED})
 
@@ -168,3 +180,21 @@ def after_unbind(connection: Connection, lost: Lost) -> None:
     for sender, pending in lost:
         if sender._impl is not None:
             resend(sender, pending)
+
+
+def ended_by_fault(session: Session) -> Condition | None:
+    """The peer's condition when it ended ``session`` with a ``RETRYABLE`` error, unasked,
+    while the session carried a resending sender that the peer had attached (its attach named
+    a target): that sender's messages can get no outcome on this connection any more. None
+    otherwise (an orderly end, a refusal, no such sender)."""
+    if session._impl is None or session.state & lib.PN_LOCAL_CLOSED:
+        return None
+    condition = session.remote_condition
+    if condition is None or condition.name not in RETRYABLE:
+        return None
+    for link in session.connection._children:
+        if isinstance(link, Sender) and link._unsettled is not None and link._impl is not None \
+                and lib.pn_link_session(link._impl) == session._impl \
+                and link.remote_target.type != Terminus.UNSPECIFIED:
+            return condition
+    return None

@@ -32,6 +32,7 @@ from proton_ext import ffi, lib
 
 from .._core import _log, _resend
 from .._core._backoff import Policy
+from .._core._condition import Condition
 from .._core._connect_config import load_connect_config
 from .._core._delivery import Delivery, detach_settled, pending_settled
 from .._core._endpoints import Connection, Link, Receiver, Sender, Session
@@ -758,7 +759,7 @@ class Container(Reactor):
         wrapper_of = live.get
         null = ffi.NULL
         transport_type = Event.TRANSPORT
-        transport_ends = _TRANSPORT_ENDS
+        endings = _ENDINGS
         bookkeeping = _BOOKKEEPING
         channels = self._channels
         link_kind, delivery_kind = KIND_LINK, KIND_DELIVERY
@@ -790,7 +791,7 @@ class Container(Reactor):
                                 handler = channel.connection._handler
                             else:
                                 handler = handler_for(etype.kind, context)
-                        elif etype in transport_ends and self._transport_ending(etype, context):
+                        elif etype in endings and endings[etype](self, etype, context):
                             continue
                         else:
                             handler = handler_for(etype.kind, context)
@@ -888,6 +889,35 @@ class Container(Reactor):
             engine.close_output()
         return False
 
+    def _peer_ending(self, etype: EventType, session: Session) -> bool:
+        """Before handlers see the peer end a session: when a fault in the peer stranded a
+        resending sender's messages (``_resend.ended_by_fault``) on a connection that
+        reconnects, end the connection as lost instead, with the peer's condition, so the link
+        re-attaches (on the next URL) and resends. True means: drop this event, and every later
+        one of that connection's ending (the application's answer to them would be to close
+        the connection, which would stop the reconnect)."""
+        channel = session.connection._channel
+        if channel is None:
+            return False
+        if channel.faulted:
+            return True
+        connector = channel.connector
+        if connector is None or not connector.policy.enabled or self._stopping:
+            return False
+        condition = _resend.ended_by_fault(session)
+        if condition is None:
+            return False
+        channel.faulted = True
+        # The engine frees the deliveries settled since it last made output only as it makes
+        # more: let it do so now (else the next transport would send them again, empty), then
+        # drop that output with the connection.
+        channel.engine.pending()
+        channel.transport.condition = Condition(
+            condition.name, f"session ended by the peer: {condition.description}"
+        )
+        channel.io_error("session ended by the peer")
+        return True
+
     def _after(self, etype: EventType, context: Any) -> None:
         """The container's own bookkeeping, after handlers have seen the event."""
         if etype is Event.CONNECTION_LOCAL_OPEN:
@@ -954,7 +984,12 @@ _BOOKKEEPING = frozenset(
 )
 
 
-_TRANSPORT_ENDS = frozenset({Event.TRANSPORT_ERROR, Event.TRANSPORT_TAIL_CLOSED})
+# The events that the container looks at before the handlers do, and may drop.
+_ENDINGS: dict[EventType, Callable[[Container, EventType, Any], bool]] = {
+    Event.TRANSPORT_ERROR: Container._transport_ending,
+    Event.TRANSPORT_TAIL_CLOSED: Container._transport_ending,
+    Event.SESSION_REMOTE_CLOSE: Container._peer_ending,
+}
 
 # The events after which a connection's output is written at once: a message arrived (the
 # handler may reply, and accepts it and tops up credit), a sender got credit (if it sent, so

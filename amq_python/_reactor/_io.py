@@ -91,6 +91,7 @@ class Channel:
         self.failures: list[str] = []
         self.tick_deadline = 0
         self.error_reported = False
+        self.faulted = False  # the peer ended a resending link's session or link: ended as lost
         self.early_pass = -1  # the container pass in which write_early() last wrote
         self.engine = Engine(transport, connection)
         self._t = transport._impl  # None once finished

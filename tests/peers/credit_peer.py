@@ -3,9 +3,13 @@
 Run as ``python -m tests.peers.credit_peer PORT CREDIT MODE``. It is written on
 python-qpid-proton (an implementation independent of ours). Each link a client opens to it gets
 CREDIT once, never topped up. MODE ``accept`` accepts and settles every message, ``hold`` leaves
-every one unsettled with no outcome. It prints one line per message (``message ID``) so a test
-can read what arrived. ``CreditPeer`` runs it from a test: start(), kill() (SIGKILL), pause() and
-resume() (SIGSTOP, SIGCONT: the process hangs with its sockets open), stop().
+every one unsettled with no outcome. MODE ``end-session:CONDITION`` or ``detach:CONDITION`` (e.g.
+``end-session:amqp:internal-error``) accepts the first two messages and, at the third, ends that
+link's session or detaches the link with CONDITION, leaving the rest without an outcome: a broker
+fault, once (the peer accepts everything after it). It prints one line per message
+(``message ID``) so a test can read what arrived. ``CreditPeer`` runs it from a test: start(),
+kill() (SIGKILL), pause() and resume() (SIGSTOP, SIGCONT: the process hangs with its sockets
+open), stop().
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from proton import Condition
 from proton.handlers import MessagingHandler
 from proton.reactor import Container
 
@@ -24,13 +29,16 @@ from .ports import free_port
 
 
 class Granter(MessagingHandler):  # type: ignore[misc]
-    """The peer's handler: one grant per link, then accept or hold every message."""
+    """The peer's handler: one grant per link, then accept or hold every message, or end the
+    session or the link (``fault``: "end-session" or "detach") with ``condition`` once."""
 
-    def __init__(self, port: int, credit: int, accept: bool) -> None:
+    def __init__(self, port: int, credit: int, mode: str) -> None:
         super().__init__(prefetch=0, auto_accept=False, auto_settle=False)
         self.port = port
         self.credit = credit
-        self.accept_all = accept
+        self.fault, _, self.condition = mode.partition(":")
+        self.accept_all = mode != "hold"
+        self.arrived = 0
 
     def on_start(self, event: Any) -> None:
         event.container.listen(f"127.0.0.1:{self.port}")
@@ -43,8 +51,20 @@ class Granter(MessagingHandler):  # type: ignore[misc]
 
     def on_message(self, event: Any) -> None:
         print(f"message {event.message.id}", flush=True)
-        if self.accept_all:
+        self.arrived += 1
+        if self.condition and self.arrived == 3:
+            self.end(event)
+        elif self.accept_all:
             self.accept(event.delivery)
+
+    def end(self, event: Any) -> None:
+        """The fault: end the session or detach the link with the condition, then go on as
+        ``accept`` (a second link opened later gets its grant and its outcomes)."""
+        endpoint = event.session if self.fault == "end-session" else event.link
+        endpoint.condition = Condition(self.condition, "the peer failed (a test fault)")
+        endpoint.close()
+        self.condition = ""
+        print(f"ended {self.fault}", flush=True)
 
 
 class CreditPeer(ListenerProcess):
@@ -78,13 +98,13 @@ class CreditPeer(ListenerProcess):
 def main() -> None:
     """Run the peer with the command line's port, credit and mode until killed."""
     port, credit, mode = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-    Container(Granter(port, credit, mode == "accept")).run()
+    Container(Granter(port, credit, mode)).run()
 
 
 
 @contextmanager
 def credit_peer(credit: int, mode: str) -> Iterator[CreditPeer]:
-    """A started CreditPeer (``mode`` "accept" or "hold") on a free port, stopped for sure."""
+    """A started CreditPeer (``mode`` as the script's MODE) on a free port, stopped for sure."""
     peer = CreditPeer(free_port(), credit, mode)
     try:
         yield peer.start()
