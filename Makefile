@@ -9,7 +9,7 @@ demo:
 test:
 	bash scripts/test.sh
 
-# Only the 3-node RabbitMQ cluster tests (tests/test_rabbitmq_cluster.py; not in make test).
+# Only the 3-node RabbitMQ cluster tests (tests/test_rabbitmq_cluster.py; make test runs them too).
 test-cluster: $(PY)
 	$(PY) -m pytest -q -p timeout -m cluster
 

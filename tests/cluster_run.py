@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import logging
 import socket
 import threading
 import time
@@ -138,12 +139,6 @@ class Producer(MessagingHandler):
         self.again.append(self.by_delivery.pop(event.delivery))
         self.run.resent_by_app += 1
 
-    def on_session_error(self, event: Any) -> None:
-        self.run.session_error(event.session.remote_condition, event.connection)
-
-    def on_link_error(self, event: Any) -> None:
-        self.run.session_error(event.link.remote_condition, event.connection)
-
     @property
     def done(self) -> bool:
         return len(self.accepted) == len(self.ids)
@@ -211,8 +206,10 @@ class AioProducer:
 
 def _drop(connection: Any) -> None:
     """RabbitMQ 3.10 may end a session when a node dies (its AMQP 1.0 session process crashes
-    on a publish nacked during a leader election): treat it as one more lost connection, so
-    the reconnect re-attaches everything."""
+    on a publish nacked during a leader election, or a quorum member's log fails). For a
+    resending sender's session the library then handles the connection as lost itself (its
+    warning is counted in ``sessions_ended``); a consumer treats it so here, so the reconnect
+    re-attaches everything."""
     channel = connection._channel
     if channel is not None and channel.sock is not None:
         channel.sock.shutdown(socket.SHUT_RDWR)
@@ -287,6 +284,7 @@ class Results:
     duplicates: int = 0
     failures: list[Failure] = field(default_factory=list)
     session_errors: list[str] = field(default_factory=list)
+    sessions_ended: int = 0
     aio_errors: list[str] = field(default_factory=list)
     stale_accepts: int = 0
     resent_by_app: int = 0
@@ -298,12 +296,27 @@ class Results:
             f"{plan.how}: {plan.count} messages, {len(self.failures)} failures, accepted "
             f"{self.accepted}, received {self.received} distinct, lost {len(self.lost)}, "
             f"duplicates {self.duplicates}; producer 0's next acceptance and the cluster back "
-            f"in sync per failure (node->node): {[f.row() for f in self.failures]}; session "
-            f"errors {len(self.session_errors)} {self.session_errors[:3]}, aio consumer errors "
+            f"in sync per failure (node->node): {[f.row() for f in self.failures]}; producer "
+            f"sessions ended by the broker, handled as lost connections {self.sessions_ended}; "
+            f"consumer session errors {len(self.session_errors)} {self.session_errors[:3]}, "
+            f"aio consumer errors "
             f"{len(self.aio_errors)} {self.aio_errors[:3]}, stale accepts (aio) "
             f"{self.stale_accepts}, resent by the application {self.resent_by_app}; run "
             f"{self.seconds:.1f} s, cluster start {cluster_start:.1f} s"
         )
+
+
+class _SessionsEnded(logging.Handler):
+    """Counts the library's warnings that a connection was lost because the broker ended a
+    resending sender's session with an error (``Container._peer_ending``)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "session ended by the peer" in record.getMessage():
+            self.count += 1
 
 
 class ClusterRun(MessagingHandler):
@@ -328,6 +341,7 @@ class ClusterRun(MessagingHandler):
         self.recovery: threading.Thread | None = None
         self.recovery_error: BaseException | None = None
         self.session_errors: list[str] = []
+        self.sessions_ended = _SessionsEnded()
         self.aio_errors: list[str] = []
         self.stale_accepts = 0
         self.resent_by_app = 0
@@ -465,9 +479,12 @@ class ClusterRun(MessagingHandler):
     def run(self) -> Results:
         """Run to the end (every accepted id received); the counts, also when it fails
         (``progress``)."""
+        log = logging.getLogger("amq_python.connection")
+        log.addHandler(self.sessions_ended)
         try:
             asyncio.run(self._main())
         finally:
+            log.removeHandler(self.sessions_ended)
             if self.recovery is not None:
                 self.recovery.join()
         return self.results()
@@ -502,6 +519,7 @@ class ClusterRun(MessagingHandler):
             duplicates=sum(n - 1 for n in self.received.values()),
             failures=list(self.failures),
             session_errors=list(self.session_errors),
+            sessions_ended=self.sessions_ended.count,
             aio_errors=list(self.aio_errors),
             stale_accepts=self.stale_accepts,
             resent_by_app=self.resent_by_app,
