@@ -163,3 +163,26 @@ def test_without_reconnect_a_fault_is_an_error_when_resending() -> None:
     mode = "end-session:amqp:internal-error"
     events = events_on("amq_python", mode, True, False)
     assert events == ["session_error amqp:internal-error", "connection_closed"], events
+
+
+def test_aio_receiving_goes_on_through_a_fault_ending_the_session(loop: str) -> None:
+    """An ``aio`` receiver outlives the fault as it does a lost connection: ``async for`` goes
+    on with the messages the peer sends on the re-attached link."""
+
+    async def main() -> list[str]:
+        seen: list[str] = []
+        async with await aio.connect(peer.url, reconnect=quick()) as conn:
+            receiver = await conn.open_receiver("q", credit=10)
+            async for delivery in receiver:
+                seen.append(delivery.message.id)
+                try:
+                    delivery.accept()
+                except aio.StaleDelivery:
+                    seen.append("stale")
+                if seen.count("s0") == 2 and seen[-1] == "s2":
+                    return seen
+        raise AssertionError(f"the iteration ended: {seen}")
+
+    with credit_peer(COUNT, "end-session:amqp:internal-error") as peer, watchdog(30):
+        seen = run_on(loop, lambda: asyncio.wait_for(main(), 20))
+    assert seen[0] == "s0" and seen[-3:] == ["s0", "s1", "s2"], seen

@@ -594,6 +594,9 @@ class Link(Endpoint):
     _unsettled: Any = None
     _credit_offset = 0
     _leaked = 0
+    # A receiver that outlives a broker fault ending its session, as it does a lost connection
+    # (``_resend.ended_by_fault``): set for ``aio`` receivers.
+    _outlives_faults = False
 
     def __init__(self, impl: Any) -> None:
         self._attach(impl)

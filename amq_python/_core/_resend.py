@@ -18,11 +18,12 @@ one and the links re-attach (see ``_connector``). Around the unbind the containe
   had granted and we had not used, so the sender counts it as an offset from then on.
 
 A peer may also strand a resending sender's messages without losing the connection: a broker
-fault ends the link's session with ``amqp:internal-error`` (RabbitMQ's quorum queues do so when a
-replica's log fails) and its outcomes never come. ``ended_by_fault`` finds that case; the driver
-then handles the connection as lost, so that reconnect and failover re-attach the link elsewhere
-and resend. (A link the peer detached cannot be attached again: the engine matches the peer's
-next attach of its name to a new link. A detach stays an error, as in python-qpid-proton.)
+fault ends the link's session with ``amqp:internal-error`` (RabbitMQ's quorum queues do so when
+a replica's log fails) and its outcomes never come. ``ended_by_fault`` finds that case (and the
+same for a receiver made to outlive it, as ``aio`` receivers are); the driver then handles the
+connection as lost, so that reconnect and failover re-attach the link elsewhere and resend. (A
+link the peer detached cannot be attached again: the engine matches the peer's next attach of
+its name to a new link. A detach stays an error, as in python-qpid-proton.)
 """
 
 from __future__ import annotations
@@ -185,16 +186,21 @@ def after_unbind(connection: Connection, lost: Lost) -> None:
 def ended_by_fault(session: Session) -> Condition | None:
     """The peer's condition when it ended ``session`` with a ``RETRYABLE`` error, unasked,
     while the session carried a resending sender that the peer had attached (its attach named
-    a target): that sender's messages can get no outcome on this connection any more. None
-    otherwise (an orderly end, a refusal, no such sender)."""
+    a target: that sender's messages can get no outcome on this connection any more) or an
+    attached receiver made to outlive faults (``Link._outlives_faults``). None otherwise (an
+    orderly end, a refusal, no such link)."""
     if session._impl is None or session.state & lib.PN_LOCAL_CLOSED:
         return None
     condition = session.remote_condition
     if condition is None or condition.name not in RETRYABLE:
         return None
     for link in session.connection._children:
-        if isinstance(link, Sender) and link._unsettled is not None and link._impl is not None \
-                and lib.pn_link_session(link._impl) == session._impl \
-                and link.remote_target.type != Terminus.UNSPECIFIED:
+        if not isinstance(link, Link) or link._impl is None \
+                or lib.pn_link_session(link._impl) != session._impl:
+            continue
+        if isinstance(link, Sender):
+            if link._unsettled is not None and link.remote_target.type != Terminus.UNSPECIFIED:
+                return condition
+        elif link._outlives_faults and link.remote_source.type != Terminus.UNSPECIFIED:
             return condition
     return None

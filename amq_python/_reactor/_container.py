@@ -891,11 +891,11 @@ class Container(Reactor):
 
     def _peer_ending(self, etype: EventType, session: Session) -> bool:
         """Before handlers see the peer end a session: when a fault in the peer stranded a
-        resending sender's messages (``_resend.ended_by_fault``) on a connection that
-        reconnects, end the connection as lost instead, with the peer's condition, so the link
-        re-attaches (on the next URL) and resends. True means: drop this event, and every later
-        one of that connection's ending (the application's answer to them would be to close
-        the connection, which would stop the reconnect)."""
+        resending sender's messages, or an ``aio`` receiver (``_resend.ended_by_fault``), on a
+        connection that reconnects, end the connection as lost instead, with the peer's
+        condition, so the links re-attach (on the next URL) and the sender resends. True means:
+        drop this event, and every later one of that connection's ending (the application's
+        answer to them would be to close the connection, which would stop the reconnect)."""
         channel = session.connection._channel
         if channel is None:
             return False

@@ -329,6 +329,7 @@ class Connection:
         self._check()
         link = self._container.create_receiver(self._connection, address, **link_options)
         assert isinstance(link, EngineReceiver)
+        link._outlives_faults = True
         receiver = Receiver(self, link, credit, auto_accept)
         self._kick()
         await receiver.wait_open()

@@ -6,7 +6,9 @@ CREDIT once, never topped up. MODE ``accept`` accepts and settles every message,
 every one unsettled with no outcome. MODE ``end-session:CONDITION`` or ``detach:CONDITION`` (e.g.
 ``end-session:amqp:internal-error``) accepts the first two messages and, at the third, ends that
 link's session or detaches the link with CONDITION, leaving the rest without an outcome: a broker
-fault, once (the peer accepts everything after it). It prints one line per message
+fault, once (the peer accepts everything after it). A client's receiver gets three messages
+(``s0``-``s2``) on each link it attaches; with an ``end-session`` or ``detach`` MODE the peer fails
+so at the first acceptance, once. It prints one line per message
 (``message ID``) so a test can read what arrived. ``CreditPeer`` runs it from a test: start(),
 kill() (SIGKILL), pause() and resume() (SIGSTOP, SIGCONT: the process hangs with its sockets
 open), stop().
@@ -20,7 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from proton import Condition
+from proton import Condition, Message
 from proton.handlers import MessagingHandler
 from proton.reactor import Container
 
@@ -48,6 +50,20 @@ class Granter(MessagingHandler):  # type: ignore[misc]
         if link.is_receiver:
             link.target.address = link.remote_target.address
             link.flow(self.credit)
+        else:
+            link.source.address = link.remote_source.address
+
+    def on_sendable(self, event: Any) -> None:
+        sender = event.sender
+        if not getattr(sender, "served", False):
+            sender.served = True
+            for n in range(3):
+                sender.send(Message(id=f"s{n}", body=f"s{n}"))
+
+    def on_accepted(self, event: Any) -> None:
+        print(f"accepted {event.delivery.tag}", flush=True)
+        if self.condition:
+            self.end(event)
 
     def on_message(self, event: Any) -> None:
         print(f"message {event.message.id}", flush=True)
