@@ -538,9 +538,10 @@ class Receiver(_Link):
                 self._grant_pass = passes
                 self._unwritten = 0
             self._unwritten += more
-            self._connection._kick()
             if self._unwritten >= self._half:
-                self._connection._flush()
+                self._connection._flush(always=True)
+            else:
+                self._connection._kick()
 
     def _on_settled(self, item: Delivery) -> None:
         self._handed.discard(item)
