@@ -180,12 +180,14 @@ class AsyncioDriver:
         if self._kicked is None and not self._in_pass:
             self._kicked = self.loop.call_soon(self._kick)
 
-    def flush(self) -> None:
+    def flush(self, always: bool = False) -> None:
         """Run the pass a kick scheduled now, instead of on the loop's next turn: for a
-        coroutine about to wait for the peer, so that what it changed goes out first."""
+        coroutine about to wait for the peer, so that what it changed goes out first.
+        ``always``: run one even if nothing was kicked (a change that must go out now)."""
         kicked = self._kicked
-        if kicked is not None and not self._in_pass:
-            kicked.cancel()
+        if (kicked is not None or always) and not self._in_pass:
+            if kicked is not None:
+                kicked.cancel()
             self._kick()
 
     def _kick(self) -> None:

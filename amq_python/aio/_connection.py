@@ -204,10 +204,11 @@ class Connection:
         if self._setup is None:
             self._driver.kick()
 
-    def _flush(self) -> None:
-        """A coroutine is about to wait for the peer: write what it changed now."""
+    def _flush(self, always: bool = False) -> None:
+        """A coroutine is about to wait for the peer: write what it changed now (``always``:
+        with no kick before it)."""
         if self._setup is None:
-            self._driver.flush()
+            self._driver.flush(always)
 
     async def _set_up_tls(self) -> None:
         """Give the container the default client TLS domain, loaded off the loop, then start."""

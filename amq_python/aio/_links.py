@@ -14,7 +14,10 @@ Theory of operation:
   nobody awaits any more is still settled when the outcome comes.
 - A receiver holds at most ``credit`` deliveries: the credit left at the peer plus the
   deliveries buffered here plus the ones handed out and not yet settled is the window. Settling
-  one grants one more credit (batched per pass), never a whole window.
+  one grants one more credit, never a whole window. The grants go out at the end of the loop
+  turn (a kick), or at once when half the window has been granted since the last pass wrote:
+  the peer then sends the next half while the application handles the rest of this batch
+  (double buffering), for one write per half window.
 """
 
 from __future__ import annotations
@@ -497,6 +500,10 @@ class Receiver(_Link):
         self._in_flight: set[Delivery] = set()  # given to a receive() that has not resumed
         self._drained: asyncio.Future[None] | None = None
         self._closing = False
+        self._container = connection._container
+        self._half = (credit + 1) // 2  # grants written at once when this many are waiting
+        self._grant_pass = -1  # the container's pass count when the waiting grants began
+        self._unwritten = 0  # credit granted since then (no pass has written it yet)
         link.flow(credit)
 
     @property
@@ -516,17 +523,25 @@ class Receiver(_Link):
 
     def _top_up(self) -> None:
         """Grant what settling freed of the window (run per settlement: the engine's C calls
-        directly, not through the link's properties)."""
+        directly, not through the link's properties). The grant goes out at the end of the
+        loop turn, or now once half the window waits to be written (a pass since the last
+        grant wrote the earlier ones; one made inside a pass is counted too, which can only
+        make the write come sooner)."""
         impl = self._link._impl
         if impl is None or lib.pn_link_state(impl) & lib.PN_LOCAL_CLOSED:
             return
-        credit = lib.pn_link_credit(impl)
-        more = self._window - self._held - credit
+        more = self._window - self._held - lib.pn_link_credit(impl)
         if more > 0:
             lib.pn_link_flow(impl, more)
-            self._connection._kick()
-            if not credit:  # the peer had none left: write the grant now, not after the batch
-                self._connection._flush()
+            passes = self._container._passes
+            if passes != self._grant_pass:
+                self._grant_pass = passes
+                self._unwritten = 0
+            self._unwritten += more
+            if self._unwritten >= self._half:
+                self._connection._flush(always=True)
+            else:
+                self._connection._kick()
 
     def _on_settled(self, item: Delivery) -> None:
         self._handed.discard(item)
@@ -539,6 +554,7 @@ class Receiver(_Link):
         if n < 1:
             raise ValueError(f"add_credit needs a positive number, not {n}")
         self._window += n
+        self._half = (self._window + 1) // 2
         self._top_up()
 
     async def drain(self, timeout: float | None = None) -> None:
