@@ -144,3 +144,36 @@ def test_a_stream_error_propagates_from_read_from(pair) -> None:
     a.close()
     with pytest.raises(OSError):
         client.read_from(a.recv_into, 8)
+
+
+def test_read_from_asks_for_a_tick_only_when_an_idle_timeout_is_set(pair) -> None:
+    """Input moves deadlines only when either side has an idle timeout: read_from answers False
+    while neither has (even for the peer's Open), True for an engine with its own, and True
+    once the peer's Open brought one (the tick then gives a deadline)."""
+    a, b = pair
+    plain, _ = _engine(server=False)
+    plain_peer, _ = _engine(server=True)
+    plain.connection.open()
+    plain_peer.connection.open()
+    assert plain.write_to(a.send) == 0
+    assert plain_peer.read_from(b.recv_into, 8) is False
+    assert plain_peer.write_to(b.send) == 0
+    assert plain.read_from(a.recv_into, 8) is False
+    assert plain.connection.remote_container is not None  # the Open did arrive
+    assert plain.tick(1_000) == 0
+
+    c, d = socket.socketpair()
+    with c, d:
+        c.setblocking(False)
+        d.setblocking(False)
+        client, _ = _engine(server=False)
+        server, _ = _engine(server=True)
+        client.connection.open()
+        server.transport.idle_timeout = 2.0
+        server.connection.open()
+        assert client.write_to(c.send) == 0
+        assert server.read_from(d.recv_into, 8) is True  # its own idle timeout
+        assert server.write_to(d.send) == 0
+        assert client.tick(1_000) == 0  # no idle timeout known yet
+        assert client.read_from(c.recv_into, 8) is True  # the server's Open brought one
+        assert 1_000 < client.tick(1_000) <= 2_000

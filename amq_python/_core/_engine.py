@@ -95,12 +95,16 @@ class Engine:
             return READING
         return CLOSED if lib.pn_transport_closed(t) else DRAINING
 
-    def read_from(self, recv_into: Callable[[Any], int], reads: int) -> None:
+    def read_from(self, recv_into: Callable[[Any], int], reads: int) -> bool:
         """Fill the input from a non-blocking stream and process it, at most ``reads`` times
         while each read fills all the space offered. ``recv_into`` is the stream's (a socket's):
         it fills the buffer it gets and returns the count, 0 at the end of the stream (then the
         input is closed), or raises BlockingIOError when it has nothing now. Any other error
-        it raises propagates, after the input read before it was processed."""
+        it raises propagates, after the input read before it was processed.
+
+        Returns whether the input may have moved the engine's deadlines, so that it wants a
+        ``tick``: True when an idle timeout is set on either side (the peer's comes in its
+        Open). With none, ticking does nothing and answers no deadline."""
         t = self._t
         capacity_of = lib.pn_transport_capacity
         for _ in range(reads):
@@ -108,17 +112,20 @@ class Engine:
             if capacity <= 0:
                 if capacity < 0:
                     lib.amqx_transport_close_tail_unlocked(t)
-                return
+                break
             try:
                 n = recv_into(ffi.buffer(lib.pn_transport_tail(t), capacity))
             except (BlockingIOError, InterruptedError):
-                return
+                break
             if not n:
                 lib.amqx_transport_close_tail_unlocked(t)
-                return
+                break
             lib.amqx_transport_process_unlocked(t, n)
             if n < capacity:
-                return
+                break
+        return bool(
+            lib.pn_transport_get_idle_timeout(t) or lib.pn_transport_get_remote_idle_timeout(t)
+        )
 
     def write_to(self, send: Callable[[Any], int]) -> int:
         """Give the pending output to a non-blocking stream until all of it went or the stream

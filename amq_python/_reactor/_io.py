@@ -81,7 +81,7 @@ class Channel:
         self.want_write = False
         self.mask = 0
         self.tick_task: Any = None
-        self.tick_due = False  # a read happened since the last tick: flush() ticks
+        self.tick_due = False  # a read moved the engine's deadlines: flush() ticks
         self.peer: str | None = None  # an accepted socket's peer address, for the log
         # An outgoing connect: "host:port" asked for, the addresses it resolved to not tried
         # yet, the one being tried, and how each one tried so far failed.
@@ -182,13 +182,15 @@ class Channel:
         sock = self.sock
         assert sock is not None
         try:
-            self.engine.read_from(sock.recv_into, READS_PER_WAKEUP)
+            timed = self.engine.read_from(sock.recv_into, READS_PER_WAKEUP)
         except OSError as e:
             self.io_error(f"read failed: {e.strerror or e}")
             return
-        # The tick that input makes due, and the socket's new interest, wait for flush() at
-        # the end of the container's pass: the events this input brought go first.
-        self.tick_due = True
+        # The tick that input makes due (when the engine has timers), and the socket's new
+        # interest, wait for flush() at the end of the container's pass: the events this input
+        # brought go first.
+        if timed:
+            self.tick_due = True
         self.container._dirty.add(self)
 
     def write_early(self, pass_id: int) -> None:
@@ -277,9 +279,10 @@ class Channel:
         """Run the transport's timers and (re)schedule the next tick.
 
         Called when the channel starts, when the tick is due, and (through flush) after every
-        read: input moves the engine's deadlines (the peer's Open brings its idle timeout, so
-        heartbeats become due; frames push back our idle timeout), and before any input the
-        engine may have no deadline to give at all."""
+        read while either side has an idle timeout: input moves the engine's deadlines (the
+        peer's Open brings its idle timeout, so heartbeats become due; frames push back our idle
+        timeout), and before any input the engine may have no deadline to give at all. With no
+        idle timeout on either side a tick does nothing, so reads make none due."""
         if self._t is None:
             return
         self.container._dirty.add(self)
