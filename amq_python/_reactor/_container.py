@@ -751,6 +751,12 @@ class Container(Reactor):
         at once (``Channel.write_early``), once per pass; the rest when the queue is empty."""
         collector = self._collector
         peek = lib.pn_collector_peek
+        if peek(collector) == ffi.NULL and not self._dirty:
+            # Nothing queued, nothing to write (every loop turn starts so): only let go of
+            # what was settled outside an engine event, as below.
+            if pending_settled():
+                detach_settled()
+            return
         pop = lib.pn_collector_pop
         next_event = lib.amqx_next_event
         context_out = self._context_out
