@@ -11,9 +11,12 @@ clock; the engine does the protocol:
 4. Events out: the engine queues them in the collector its connection is bound to; the driver
    dispatches them for all its connections in one loop.
 
-Each method is one or two C calls: the engine sits on the per-message path. A driver over a
-non-blocking stream uses the whole steps instead, one Python call each where the fine ones take
-several: ``read_from(recv_into)`` (1), ``write_to(send)`` (2) and ``status()`` (reading, closed).
+Steps 1 and 2 are one or two C calls each, for a driver that moves the bytes itself (two
+engines paired in memory, in the tests). A driver over a non-blocking stream (the Channel's
+socket) takes whole steps instead, since they sit on the per-message path: one Python call where
+the fine ones take up to five. ``read_from(recv_into)`` is step 1, and says whether the input
+makes a tick due; ``write_to(send)`` is step 2; ``status()`` says whether to watch for input
+still, or the stream is done both ways.
 """
 
 from __future__ import annotations
