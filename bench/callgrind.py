@@ -76,16 +76,16 @@ def _measuring(scenario: Scenario, variant: Variant, port: int, n: int) -> list[
     if scenario.role == "request":
         work = ["--n", str(n), "--warmup", "50"]
         if variant.impl == "aio":
-            return _aio("request", port, *work)
+            return _aio(variant.impl, "request", port, *work)
         return _module("latency", variant.impl, port, "request", *work)
     if scenario.role == "receive":
         work = ["--n", str(n), "--credit", str(scenario.credit)]
         if variant.impl == "aio":
-            return _aio("receive", port, *work)
+            return _aio(variant.impl, "receive", port, *work)
         return _module("receiving", variant.impl, port, "fetch", *work)
     work = ["--n", str(n), "--size", str(scenario.size)]
     if variant.impl == "aio":
-        return _aio("send", port, *work)
+        return _aio(variant.impl, "send", port, *work)
     return _module("throughput", variant.impl, port, "send", *work)
 
 
