@@ -752,6 +752,12 @@ class Container(Reactor):
         at once (``Channel.write_early``), once per pass; the rest when the queue is empty."""
         collector = self._collector
         peek = lib.pn_collector_peek
+        if peek(collector) == ffi.NULL and not self._dirty:
+            # Nothing queued, nothing to write (every loop turn starts so): only let go of
+            # what was settled outside an engine event, as below.
+            if pending_settled():
+                detach_settled()
+            return
         pop = lib.pn_collector_pop
         next_event = lib.amqx_next_event
         context_out = self._context_out
@@ -784,23 +790,34 @@ class Container(Reactor):
                         context = wrapper_of(pointer)
                         if context is None:
                             context = etype.wrap_pointer(pointer)
-                        if etype is transport_type:
+                        kind = etype.kind
+                        if kind == delivery_kind or (kind == link_kind and context is not None):
+                            # handler_for's rule, its usual case inline (once per message)
+                            link = context._link if kind == delivery_kind else context
+                            handler = link._handler
+                            if handler is None:
+                                session = link._parent
+                                if (
+                                    session is None
+                                    or session._handler is not None
+                                    or session._parent is None
+                                ):
+                                    handler = handler_for(link_kind, link)
+                                else:
+                                    handler = session._parent._handler
+                            key = etype.by_link.get(link.__class__, etype)
+                        elif etype is transport_type:
                             channel = channels.get(context._impl)
                             if channel is not None:
                                 self._dirty.add(channel)
                                 handler = channel.connection._handler
                             else:
-                                handler = handler_for(etype.kind, context)
+                                handler = handler_for(kind, context)
+                            key = etype
                         elif etype in endings and endings[etype](self, etype, context):
                             continue
                         else:
-                            handler = handler_for(etype.kind, context)
-                        kind = etype.kind
-                        if kind == delivery_kind:
-                            key = etype.by_link.get(context._link.__class__, etype)
-                        elif kind == link_kind:
-                            key = etype.by_link.get(context.__class__, etype)
-                        else:
+                            handler = handler_for(kind, context)
                             key = etype
                         event = None
                         for target in (handler,) if handler is not None else self._targets:
@@ -823,7 +840,6 @@ class Container(Reactor):
                             kind == delivery_kind
                             or (context._impl is not None and link_queued(context._impl))
                         ):
-                            link = context if kind == link_kind else context._link
                             session = link._parent
                             connection = session._parent if session is not None else None
                             if connection is None and link._impl is not None:

@@ -14,7 +14,7 @@ import selectors
 import socket
 from typing import TYPE_CHECKING, Any
 
-from .._core._engine import Engine
+from .._core._engine import CLOSED, READING, Engine
 from .._core._transport import Transport, raise_trace_error
 from .._core._url import Url
 
@@ -81,7 +81,7 @@ class Channel:
         self.want_write = False
         self.mask = 0
         self.tick_task: Any = None
-        self.tick_due = False  # a read happened since the last tick: flush() ticks
+        self.tick_due = False  # a read moved the engine's deadlines: flush() ticks
         self.peer: str | None = None  # an accepted socket's peer address, for the log
         # An outgoing connect: "host:port" asked for, the addresses it resolved to not tried
         # yet, the one being tried, and how each one tried so far failed.
@@ -174,35 +174,24 @@ class Channel:
             mask |= EVENT_WRITE
         if mask & EVENT_READ:
             self.read()
-        if self._t is not None and mask & EVENT_WRITE:
+        if mask & EVENT_WRITE and self.sock is not None:
             self.write()
 
     def read(self) -> None:
         """Read what the socket has into the transport's input buffer: several buffers' worth
         while the socket keeps filling them (the transport offers 8 KiB at a time)."""
-        engine = self.engine
         sock = self.sock
         assert sock is not None
-        for _ in range(READS_PER_WAKEUP):
-            buffer = engine.input_buffer()
-            if buffer is None:
-                break
-            try:
-                n = sock.recv_into(buffer)
-            except (BlockingIOError, InterruptedError):
-                break
-            except OSError as e:
-                self.io_error(f"read failed: {e.strerror or e}")
-                return
-            if not n:
-                engine.close_input()
-                break
-            engine.received(n)
-            if n < len(buffer):
-                break
-        # The tick that input makes due, and the socket's new interest, wait for flush() at
-        # the end of the container's pass: the events this input brought go first.
-        self.tick_due = True
+        try:
+            timed = self.engine.read_from(sock.recv_into, READS_PER_WAKEUP)
+        except OSError as e:
+            self.io_error(f"read failed: {e.strerror or e}")
+            return
+        # The tick that input makes due (when the engine has timers), and the socket's new
+        # interest, wait for flush() at the end of the container's pass: the events this input
+        # brought go first.
+        if timed:
+            self.tick_due = True
         self.container._dirty.add(self)
 
     def write_early(self, pass_id: int) -> None:
@@ -213,8 +202,8 @@ class Channel:
         of the events the same read brought, instead of waiting for all of them: with a small
         credit window the two processes work in parallel instead of in turn. The frames and
         their order are unchanged; at most one more write per pass."""
-        if self._t is None or self.sock is None or self.connecting:
-            return
+        if self.sock is None or self.connecting:
+            return  # (no socket either once the transport is freed)
         if self.engine.pending() > 0:
             self.early_pass = pass_id
             self.write()
@@ -226,60 +215,52 @@ class Channel:
             return
         if self.tick_due:
             self.tick_due = False
-            if not self.engine.closed():
-                self._tick()
+            self._tick()
         if self.sock is not None and not self.connecting:
             self.write()
 
     def write(self) -> None:
-        """Write as much pending output as the socket takes; watch for writability if not all."""
-        engine = self.engine
-        while True:
-            pending = engine.pending()
-            if pending > 0:
-                assert self.sock is not None
-                try:
-                    n = self.sock.send(engine.output(pending))
-                except (BlockingIOError, InterruptedError):
-                    n = 0
-                except OSError as e:
-                    self.io_error(f"write failed: {e.strerror or e}")
-                    return
-                if n:
-                    engine.sent(n)
-                if n < pending:
-                    self.want_write = True
-                    break
-            else:
-                self.want_write = False
-                if pending < 0 and self.sock is not None:
-                    try:
-                        self.sock.shutdown(socket.SHUT_WR)
-                    except OSError:
-                        pass
-                break
-        self.after_io()
-
-    def after_io(self) -> None:
-        """Close the socket once the transport is done both ways; else refresh interest."""
-        if self.engine.closed():
+        """Write as much pending output as the socket takes; watch for writability if not all.
+        Then close the socket if the transport is done both ways, else refresh interest."""
+        sock = self.sock
+        assert sock is not None
+        try:
+            left = self.engine.write_to(sock.send)
+        except OSError as e:
+            self.io_error(f"write failed: {e.strerror or e}")
+            return
+        self.want_write = left > 0
+        if left < 0:
+            try:
+                sock.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+        status = self.engine.status()
+        if status == CLOSED:
             self.close_socket()
         else:
-            self.update()
+            mask = EVENT_READ if status == READING else 0
+            if self.want_write:
+                mask |= EVENT_WRITE
+            if mask != self.mask:
+                self.watch(mask)
         raise_trace_error()
 
     def update(self) -> None:
         """Register the socket for the events we now care about."""
-        sock = self.sock
-        if sock is None:
+        if self.sock is None:
             return
         mask = 0
         if self.connecting or self.want_write:
             mask |= EVENT_WRITE
         if not self.connecting and self.engine.reading():
             mask |= EVENT_READ
-        if mask == self.mask:
-            return
+        if mask != self.mask:
+            self.watch(mask)
+
+    def watch(self, mask: int) -> None:
+        """Have the selector watch the socket for ``mask`` (none: not at all)."""
+        sock = self.sock
         selector = self.container._selector
         if self.mask == 0:
             selector.register(sock, mask, self)
@@ -299,9 +280,10 @@ class Channel:
         """Run the transport's timers and (re)schedule the next tick.
 
         Called when the channel starts, when the tick is due, and (through flush) after every
-        read: input moves the engine's deadlines (the peer's Open brings its idle timeout, so
-        heartbeats become due; frames push back our idle timeout), and before any input the
-        engine may have no deadline to give at all."""
+        read while either side has an idle timeout: input moves the engine's deadlines (the
+        peer's Open brings its idle timeout, so heartbeats become due; frames push back our idle
+        timeout), and before any input the engine may have no deadline to give at all. With no
+        idle timeout on either side a tick does nothing, so reads make none due."""
         if self._t is None:
             return
         self.container._dirty.add(self)
