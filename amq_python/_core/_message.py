@@ -655,16 +655,25 @@ _SECTION_ENC: dict[str, tuple[int, Callable[[Any], bytes]]] = {
 
 _EMPTY_HEADER = b"\x00\x53\x70\x45"
 _EMPTY_PROPERTIES = b"\x00\x53\x73\x45"
+_ID_ONLY_PROPERTIES = b"\x00\x53\x73\xc0"  # then size, count 1, the str8 id
 
 
 def _enc_sections(msg: Message) -> tuple[bytes, bytes]:
     """The header and properties sections of a message with fields set (only set ones cost;
     a section with none set is its constant empty list)."""
+    state = msg.__dict__
+    message_id = state.get("_id")
+    if type(message_id) is str and "_dirty" in state and len(state) == 2 + ("body" in state):
+        # Only a string id is set (a resending aio sender gives each message one): its list8.
+        raw = message_id.encode("utf-8")
+        size = len(raw)
+        if size < 253:
+            return _EMPTY_HEADER, _ID_ONLY_PROPERTIES + bytes((size + 3, 1, 0xA1, size)) + raw
     header: list[bytes] | None = None
     properties: list[bytes] | None = None
     header_count = properties_count = 0  # up to the last non-null item
     get = _SECTION_ENC.get
-    for name, value in msg.__dict__.items():
+    for name, value in state.items():
         slot = get(name)
         if slot is None or value is None:
             continue
