@@ -26,7 +26,7 @@ import asyncio
 import itertools
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator, Generator
+from collections.abc import AsyncIterator, Generator, Iterator
 from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -241,9 +241,12 @@ class Sender(_Link):
         self._granted = 0  # waiters woken for credit that have not sent yet
         self._outcomes: dict[EngineDelivery, asyncio.Future[BaseException | None]] = {}
         self._lost: ConnectionLost | None = None  # lost, and not re-attached yet
-        if self.resend_unsettled:
-            self._id_prefix = uuid.uuid4().hex
-            self._ids = itertools.count(1)
+        # A resending sender's ids for id-less messages: "<uuid4 hex>:<n>", made in C per call.
+        self._ids: Iterator[str] | None = (
+            map(f"{uuid.uuid4().hex}:{{}}".format, itertools.count(1))
+            if self.resend_unsettled
+            else None
+        )
 
     @property
     def resend_unsettled(self) -> bool:
@@ -302,8 +305,10 @@ class Sender(_Link):
         """Send now (credit is there); the delivery and its outcome future (None if
         pre-settled). A resending sender gives a message with no id one, so that its resend
         has the same id."""
-        if message.id is None and self._link._unsettled is not None:
-            message.id = f"{self._id_prefix}:{next(self._ids)}"
+        ids = self._ids
+        if ids is not None and message._id is None:
+            message._id = next(ids)  # a str, as the id setter would keep it
+            message._dirty = True
         delivery = self._link.send(message)
         self._connection._kick()
         if self.presettled:
