@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from amq_python import Message, aio
-from amq_python._core._message import _encode_c, _encode_fast
+from amq_python._core._message import ID_ONLY, _encode_c, _encode_fast
 from amq_python.handlers import MessagingHandler
 from amq_python.reactor import Container
 from tests.peers.credit_peer import CreditPeer, credit_peer
@@ -22,24 +22,49 @@ from tests.test_aio_container import run_on
 IDS = ["a", "x" * 252, "x" * 253, "é" * 126, "é" * 127, f"{uuid.uuid4().hex}:123456"]
 
 
+def given_id(message: Message, message_id: str) -> Message:
+    """What a resending aio sender does to an id-less message (``aio.Sender._transfer``)."""
+    message._id = message_id
+    if not message._dirty:
+        message._dirty = ID_ONLY
+    return message
+
+
 @pytest.mark.parametrize("body", [None, b"\x00" * 100, "text", [1, 2]])
 @pytest.mark.parametrize("message_id", IDS)
-def test_a_message_with_only_a_string_id_encodes_as_the_c_engine_does(
+def test_a_message_given_only_a_string_id_encodes_as_the_c_engine_does(
     message_id: str, body: Any
 ) -> None:
-    message = Message() if body is None else Message(body=body)
-    message.id = message_id
+    message = given_id(Message() if body is None else Message(body=body), message_id)
+    assert message._dirty == ID_ONLY and message.id == message_id
     assert _encode_fast(message) == _encode_c(message)
+    with_setter = Message() if body is None else Message(body=body)
+    with_setter.id = message_id
+    assert with_setter._dirty is True
+    assert _encode_fast(message) == _encode_fast(with_setter)
 
 
 @pytest.mark.parametrize(
-    "more", [{"durable": True}, {"subject": "s"}, {"properties": {"k": 1}}, {"ttl": 2}]
+    "more", [{"durable": True}, {"subject": "s"}, {"correlation_id": 7}, {"ttl": 2}]
 )
-def test_a_string_id_with_another_field_still_encodes_them_all(more: dict[str, Any]) -> None:
-    message = Message(body=b"b", id="an-id", **more)
+def test_a_field_set_after_the_given_id_is_encoded_too(more: dict[str, Any]) -> None:
+    message = given_id(Message(body=b"b"), "an-id")
+    alone = _encode_fast(message)
+    for name, value in more.items():
+        setattr(message, name, value)
+    assert message._dirty is True
     encoded = _encode_fast(message)
-    assert encoded == _encode_c(message)
-    assert len(encoded) > len(_encode_fast(Message(body=b"b", id="an-id")))
+    assert encoded == _encode_c(message) and len(encoded) > len(alone)
+    assert encoded == _encode_fast(Message(body=b"b", id="an-id", **more))
+
+
+def test_a_message_with_fields_keeps_them_when_given_an_id() -> None:
+    message = given_id(Message(body=b"b", subject="s", properties={"k": 1}), "an-id")
+    assert message._dirty is True
+    assert _encode_fast(message) == _encode_c(message)
+    assert _encode_fast(message) == _encode_fast(
+        Message(body=b"b", subject="s", properties={"k": 1}, id="an-id")
+    )
 
 
 def test_an_aio_sender_at_max_unsettled_gives_unique_string_ids(loop: str) -> None:

@@ -26,7 +26,7 @@ import asyncio
 import itertools
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator, Generator, Iterator
+from collections.abc import AsyncIterator, Generator
 from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -40,7 +40,7 @@ from .._core._endpoints import Link
 from .._core._endpoints import Receiver as EngineReceiver
 from .._core._endpoints import Sender as EngineSender
 from .._core._exceptions import LinkException, ProtonException
-from .._core._message import Message
+from .._core._message import ID_ONLY, Message
 from ._errors import (
     ConnectionLost,
     MessageModified,
@@ -241,12 +241,9 @@ class Sender(_Link):
         self._granted = 0  # waiters woken for credit that have not sent yet
         self._outcomes: dict[EngineDelivery, asyncio.Future[BaseException | None]] = {}
         self._lost: ConnectionLost | None = None  # lost, and not re-attached yet
-        # A resending sender's ids for id-less messages: "<uuid4 hex>:<n>", made in C per call.
-        self._ids: Iterator[str] | None = (
-            map(f"{uuid.uuid4().hex}:{{}}".format, itertools.count(1))
-            if self.resend_unsettled
-            else None
-        )
+        # A resending sender's ids for id-less messages: "<uuid4 hex>:<n>".
+        self._id_prefix = f"{uuid.uuid4().hex}:"
+        self._ids = itertools.count(1) if self.resend_unsettled else None
 
     @property
     def resend_unsettled(self) -> bool:
@@ -307,8 +304,9 @@ class Sender(_Link):
         has the same id."""
         ids = self._ids
         if ids is not None and message._id is None:
-            message._id = next(ids)  # a str, as the id setter would keep it
-            message._dirty = True
+            message._id = f"{self._id_prefix}{next(ids)}"  # a str, as the id setter keeps it
+            if not message._dirty:
+                message._dirty = ID_ONLY  # the one field set: its encoding is a constant's
         delivery = self._link.send(message)
         self._connection._kick()
         if self.presettled:
