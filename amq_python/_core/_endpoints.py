@@ -835,7 +835,9 @@ class Sender(Link):
         peer's grant alone), and no more than room for while ``max_unsettled`` is reached."""
         credit = lib.pn_link_credit(self._live_impl()) - self._credit_offset
         unsettled = self._unsettled
-        return credit if unsettled is None else min(credit, unsettled.room())
+        if unsettled is None or credit <= unsettled.limit - len(unsettled.items):
+            return credit  # within max_unsettled: no call (room() only matters at the limit)
+        return min(credit, unsettled.room())
 
     def delivery_tag(self) -> str:
         """The next delivery tag from this sender's tag generator (a str, as in proton)."""

@@ -166,7 +166,7 @@ class Message:
     DEFAULT_PRIORITY = 4
 
     # Defaults, shadowed by instance attributes once set.
-    _dirty = False
+    _dirty: bool | int = False  # True when a header or properties field is set (or ID_ONLY)
     _durable = False
     _priority = 4
     _ttl = 0
@@ -655,6 +655,12 @@ _SECTION_ENC: dict[str, tuple[int, Callable[[Any], bytes]]] = {
 
 _EMPTY_HEADER = b"\x00\x53\x70\x45"
 _EMPTY_PROPERTIES = b"\x00\x53\x73\x45"
+_ID_ONLY_PROPERTIES = b"\x00\x53\x73\xc0"  # then size, count 1, the str8 id
+
+ID_ONLY = 2
+"""``Message._dirty`` when the one field set is a str message-id given by a sender that names
+id-less messages (``aio``'s resending ones): truthy like True, but encoded without the generic
+per-field pass. Every field setter makes ``_dirty`` True again."""
 
 
 def _enc_sections(msg: Message) -> tuple[bytes, bytes]:
@@ -702,8 +708,17 @@ def _enc_sections(msg: Message) -> tuple[bytes, bytes]:
 
 def _encode_fast(msg: Message) -> bytes:
     """Encode a message in pure Python, byte for byte as the C engine does, or raise _Slow."""
-    if msg._dirty:
+    dirty = msg._dirty
+    if dirty is True:
         header, properties_section = _enc_sections(msg)
+    elif dirty:  # ID_ONLY: a properties section with the str message-id alone
+        raw = msg._id.encode("utf-8")  # type: ignore[union-attr]
+        size = len(raw)
+        header, properties_section = _EMPTY_HEADER, (
+            _ID_ONLY_PROPERTIES + bytes((size + 3, 1, 0xA1, size)) + raw
+            if size < 253
+            else _enc_list_section(b"\x00\x53\x73", [_enc_id(msg._id)], 1)
+        )
     else:
         header, properties_section = _EMPTY_HEADER, _EMPTY_PROPERTIES
     parts = [header]

@@ -67,7 +67,7 @@ class Unsettled:
     """A resending sender's messages without an outcome yet, in send order, with their encoded
     bytes; at most ``limit`` of them (beyond it the sender reports no credit)."""
 
-    __slots__ = ("limit", "items", "sender")
+    __slots__ = ("limit", "items", "sender", "_scanned")
 
     def __init__(self, sender: Sender, limit: int) -> None:
         if limit < 1:
@@ -75,6 +75,7 @@ class Unsettled:
         self.sender = sender
         self.limit = limit
         self.items: dict[Delivery, bytes] = {}
+        self._scanned = -1  # the container's pass in which room() last looked for outcomes
 
     def keep(self, delivery: Delivery, encoded: bytes) -> None:
         """Hold a message just sent."""
@@ -93,11 +94,20 @@ class Unsettled:
 
     def room(self) -> int:
         """How many more messages may be sent before the limit (dropping, first, those whose
-        outcome is known but that the application has not settled)."""
+        outcome is known but that the application has not settled).
+
+        At the limit that takes a look at every message, so it is done once per container
+        pass: outcomes only change when the peer's frames are read, and their events (hence
+        a new pass) always follow. A sender that sits at the limit (window = max_unsettled)
+        would else look at all of them on every credit check."""
         items = self.items
         if len(items) >= self.limit:
-            for delivery in [d for d in items if _outcome_known(d)]:
-                del items[delivery]
+            container = self.sender.connection._container_obj
+            passes = -2 if container is None else container._passes
+            if passes != self._scanned:
+                self._scanned = passes
+                for delivery in [d for d in items if _outcome_known(d)]:
+                    del items[delivery]
         return self.limit - len(items)
 
     def take_pending(self) -> list[tuple[Delivery, bytes]]:

@@ -40,7 +40,7 @@ from .._core._endpoints import Link
 from .._core._endpoints import Receiver as EngineReceiver
 from .._core._endpoints import Sender as EngineSender
 from .._core._exceptions import LinkException, ProtonException
-from .._core._message import Message
+from .._core._message import ID_ONLY, Message
 from ._errors import (
     ConnectionLost,
     MessageModified,
@@ -241,9 +241,9 @@ class Sender(_Link):
         self._granted = 0  # waiters woken for credit that have not sent yet
         self._outcomes: dict[EngineDelivery, asyncio.Future[BaseException | None]] = {}
         self._lost: ConnectionLost | None = None  # lost, and not re-attached yet
-        if self.resend_unsettled:
-            self._id_prefix = uuid.uuid4().hex
-            self._ids = itertools.count(1)
+        # A resending sender's ids for id-less messages: "<uuid4 hex>:<n>".
+        self._id_prefix = f"{uuid.uuid4().hex}:"
+        self._ids = itertools.count(1) if self.resend_unsettled else None
 
     @property
     def resend_unsettled(self) -> bool:
@@ -302,8 +302,11 @@ class Sender(_Link):
         """Send now (credit is there); the delivery and its outcome future (None if
         pre-settled). A resending sender gives a message with no id one, so that its resend
         has the same id."""
-        if message.id is None and self._link._unsettled is not None:
-            message.id = f"{self._id_prefix}:{next(self._ids)}"
+        ids = self._ids
+        if ids is not None and message._id is None:
+            message._id = f"{self._id_prefix}{next(ids)}"  # a str, as the id setter keeps it
+            if not message._dirty:
+                message._dirty = ID_ONLY  # the one field set: its encoding is a constant's
         delivery = self._link.send(message)
         self._connection._kick()
         if self.presettled:
