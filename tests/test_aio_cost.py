@@ -5,7 +5,6 @@ room as outcomes come (``Unsettled.room()`` looks once per container pass). Real
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from typing import Any
 
@@ -18,6 +17,7 @@ from amq_python.reactor import Container
 from tests.peers.credit_peer import CreditPeer, credit_peer
 from tests.peers.listener_process import watchdog
 from tests.test_aio_container import run_on
+from tests.test_aio_resend import arrived
 
 IDS = ["a", "x" * 252, "x" * 253, "é" * 126, "é" * 127, f"{uuid.uuid4().hex}:123456"]
 
@@ -91,14 +91,6 @@ def test_an_aio_sender_at_max_unsettled_gives_unique_string_ids(loop: str) -> No
         run_on(loop, main)
 
 
-async def arrived(peer: CreditPeer, count: int) -> list[str]:
-    """The ids the peer logged, once there are ``count`` of them."""
-    for _ in range(1000):
-        ids = peer.messages()
-        if len(ids) >= count:
-            return ids
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"the peer got {len(peer.messages())}, not {count} messages")
 
 
 class NeverSettles(MessagingHandler):

@@ -8,17 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from amq_python import Collector, Connection, Event, Message, Transport
+from amq_python import Collector, Event, Message
 from amq_python._core._engine import CLOSED, DRAINING, READING, Engine
-
-
-def _engine(server: bool) -> tuple[Engine, Collector]:
-    connection = Connection()
-    collector = Collector()
-    connection.collect(collector)
-    transport = Transport(Transport.SERVER if server else None)
-    transport.bind(connection)
-    return Engine(transport, connection), collector
+from tests.test_sans_io_engine import _engine
 
 
 def _types(collector: Collector) -> list[object]:
