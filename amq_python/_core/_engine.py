@@ -164,8 +164,11 @@ class Engine:
 
     def fail(self, description: str) -> None:
         """The byte stream broke: give the transport a ``proton:io`` condition (unless it has
-        one) and close it both ways."""
+        one) and close it both ways. First the engine makes its output once, which is dropped:
+        it frees the deliveries settled since it last made output only then, and a delivery it
+        still held would go again, empty, on the connection's next transport."""
         t = self._t
+        lib.amqx_transport_pending_unlocked(t)
         cond = lib.pn_transport_condition(t)
         if not lib.pn_condition_is_set(cond):
             lib.pn_condition_set_name(cond, b"proton:io")

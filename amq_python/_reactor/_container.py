@@ -924,10 +924,6 @@ class Container(Reactor):
         if condition is None:
             return False
         channel.faulted = True
-        # The engine frees the deliveries settled since it last made output only as it makes
-        # more: let it do so now (else the next transport would send them again, empty), then
-        # drop that output with the connection.
-        channel.engine.pending()
         channel.transport.condition = Condition(
             condition.name, f"session ended by the peer: {condition.description}"
         )
