@@ -112,6 +112,13 @@ def emit(result: dict[str, float]) -> None:
     print(json.dumps(result), flush=True)
 
 
+def rate(count: int, seconds: float, cpu_seconds: float) -> dict[str, float]:
+    """A throughput result: messages per second, the seconds taken, and this process's CPU
+    microseconds per message."""
+    return {"msgs_per_s": count / seconds, "seconds": seconds,
+            "cpu_us_per_msg": cpu_seconds / count * 1e6}
+
+
 class PeerError(RuntimeError):
     """The peer or the transport failed, so the measurement is void."""
 

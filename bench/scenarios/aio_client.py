@@ -26,7 +26,7 @@ import statistics
 import time
 
 from amq_python import Message, aio
-from bench.common import emit, enable_tracing, url
+from bench.common import emit, enable_tracing, rate, url
 from bench.scenarios.latency import REPLY_ADDRESS
 from bench.scenarios.receiving import ADDRESS
 from bench.scenarios.throughput import cpu_seconds
@@ -44,7 +44,7 @@ async def send(address: str, total: int, size: int) -> dict[str, float]:
             await tracker
         seconds = time.perf_counter() - started
         cpu = cpu_seconds() - cpu_started
-    return {"msgs_per_s": total / seconds, "seconds": seconds, "cpu_us_per_msg": cpu / total * 1e6}
+    return rate(total, seconds, cpu)
 
 
 async def receive(address: str, total: int, credit: int) -> dict[str, float]:
@@ -60,7 +60,7 @@ async def receive(address: str, total: int, credit: int) -> dict[str, float]:
             delivery.accept()
         seconds = time.perf_counter() - started
         cpu = cpu_seconds() - cpu_started
-    return {"msgs_per_s": total / seconds, "seconds": seconds, "cpu_us_per_msg": cpu / total * 1e6}
+    return rate(total, seconds, cpu)
 
 
 async def request(address: str, warmup: int, count: int, size: int) -> dict[str, float]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from bench.common import Api, FatalErrors, emit, load_api, parser, signal_ready, url
+from bench.common import Api, FatalErrors, emit, load_api, parser, rate, signal_ready, url
 from bench.scenarios.throughput import cpu_seconds
 
 ADDRESS = "bench-out"
@@ -98,13 +98,7 @@ def main() -> None:
     api.Container(fetcher).run()
     if fetcher.received != args.n:
         raise SystemExit(f"only {fetcher.received} of {args.n} messages received")
-    emit(
-        {
-            "msgs_per_s": args.n / fetcher.seconds,
-            "seconds": fetcher.seconds,
-            "cpu_us_per_msg": fetcher.cpu_seconds / args.n * 1e6,
-        }
-    )
+    emit(rate(args.n, fetcher.seconds, fetcher.cpu_seconds))
 
 
 if __name__ == "__main__":

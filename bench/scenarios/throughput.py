@@ -26,6 +26,7 @@ from bench.common import (
     load_api,
     parser,
     raise_fd_limit,
+    rate,
     signal_ready,
     url,
 )
@@ -133,13 +134,7 @@ def main() -> None:
     api.Container(sender).run()
     if sender.accepted != args.n:
         raise SystemExit(f"only {sender.accepted} of {args.n} messages accepted")
-    emit(
-        {
-            "msgs_per_s": args.n / sender.seconds,
-            "seconds": sender.seconds,
-            "cpu_us_per_msg": sender.cpu_seconds / args.n * 1e6,
-        }
-    )
+    emit(rate(args.n, sender.seconds, sender.cpu_seconds))
 
 
 if __name__ == "__main__":
