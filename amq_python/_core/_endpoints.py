@@ -833,7 +833,10 @@ class Sender(Link):
     def credit(self) -> int:
         """Messages this sender may send now: the peer's credit (after a reconnect, the new
         peer's grant alone), and no more than room for while ``max_unsettled`` is reached."""
-        credit = lib.pn_link_credit(self._live_impl()) - self._credit_offset
+        impl = self._impl
+        if impl is None:
+            impl = self._live_impl()  # raises
+        credit = lib.pn_link_credit(impl) - self._credit_offset
         unsettled = self._unsettled
         if unsettled is None or credit <= unsettled.limit - len(unsettled.items):
             return credit  # within max_unsettled: no call (room() only matters at the limit)

@@ -24,7 +24,6 @@ import math
 import socket
 import time
 from collections.abc import Callable
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from .._core._events import Event
@@ -125,6 +124,7 @@ class AsyncioDriver:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None  # the container deadline the timer stands for
         self._kicked: asyncio.Handle | None = None  # the pass a kick scheduled
+        self._kicked_after_wake = False  # that pass runs right after a coroutine a pass woke
         self._in_pass = False  # handling readiness or a timer, or dispatching engine events
         self._resolving: set[asyncio.Task[None]] = set()  # name look-ups under way
 
@@ -180,11 +180,24 @@ class AsyncioDriver:
         if self._kicked is None and not self._in_pass:
             self._kicked = self.loop.call_soon(self._kick)
 
+    def kick_after_wake(self) -> None:
+        """From a pass that woke a coroutine which will change the engine (a sender given
+        credit): a pass right after that coroutine's step, in the same loop turn (the wake was
+        scheduled first). The coroutine's ``flush()`` then leaves the writing to it, so the
+        loop neither runs a pass of its own for that nor turns once more for a cancelled kick."""
+        if self._kicked is None:
+            self._kicked = self.loop.call_soon(self._kick)
+        self._kicked_after_wake = True
+
     def flush(self, always: bool = False) -> None:
         """Run the pass a kick scheduled now, instead of on the loop's next turn: for a
         coroutine about to wait for the peer, so that what it changed goes out first.
-        ``always``: run one even if nothing was kicked (a change that must go out now)."""
+        ``always``: run one even if nothing was kicked (a change that must go out now).
+        Nothing when the kicked pass comes right after this coroutine's step anyway
+        (``kick_after_wake``)."""
         kicked = self._kicked
+        if kicked is not None and self._kicked_after_wake:
+            return
         if (kicked is not None or always) and not self._in_pass:
             if kicked is not None:
                 kicked.cancel()
@@ -192,25 +205,26 @@ class AsyncioDriver:
 
     def _kick(self) -> None:
         self._kicked = None
+        self._kicked_after_wake = False
         if self.container._driver is self:
             self._guarded(None)
 
     def _ready(self, handler: Any, mask: int) -> None:
-        self._guarded(partial(handler.on_ready, mask))
+        self._guarded(handler.on_ready, mask)
 
     def _timer_fired(self) -> None:
         self._timer = None
         self._timer_at = None
         self._guarded(self.container._run_timers)
 
-    def _guarded(self, first: Callable[[], None] | None) -> None:
-        """``first`` then a pass; an exception goes to ``on_error`` (KeyboardInterrupt and
+    def _guarded(self, first: Callable[..., None] | None, *args: Any) -> None:
+        """``first(*args)`` then a pass; an exception goes to ``on_error`` (KeyboardInterrupt and
         SystemExit close every socket first, as in ``run()``, and go on to the loop)."""
         try:
             if first is not None:
                 self._in_pass = True
                 try:
-                    first()
+                    first(*args)
                 finally:
                     self._in_pass = False
             self.run_pass()
@@ -241,7 +255,7 @@ class AsyncioDriver:
                 # Rounded up to the millisecond (uvloop's resolution): never woken just before.
                 delay = math.ceil(max(0.0, deadline - time.monotonic()) * 1e3) * 1e-3
                 self._timer = self.loop.call_later(delay, self._timer_fired)
-        if self.on_idle is not None and not container._has_work():
+        if self.on_idle is not None and not container._channels and not container._has_work():
             self.on_idle()
 
 

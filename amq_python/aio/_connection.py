@@ -21,7 +21,6 @@ from .._core._endpoints import Sender as EngineSender
 from .._core._exceptions import ConnectionException, LinkException
 from .._core._link_options import AtMostOnce
 from .._core._message import Message
-from .._core._receive import LARGE_MESSAGE, drain, receive
 from .._core._transport import SSLDomain
 from .._core._url import Url
 from .._reactor._asyncio import AsyncioDriver
@@ -30,8 +29,8 @@ from ._links import Delivery, Receiver, Sender, _Link, deadline_of, wait
 
 
 class _Events:
-    """The engine handler of one aio.Connection (scoped to it: every event of the connection,
-    its sessions, links and deliveries comes here)."""
+    """The engine handler of one aio.Connection: the events of the connection, its transport
+    and its sessions (each aio link has its own, ``_links.LinkEvents``)."""
 
     def __init__(self, owner: Connection) -> None:
         self.owner = owner
@@ -57,22 +56,6 @@ class _Events:
         for link in list(self.owner._links):
             link._on_lost(condition)
 
-    def on_link_remote_open(self, event: Any) -> None:
-        found = getattr(event.link, "_aio", None)
-        if found is not None:
-            found._on_remote_open()
-
-    def on_link_remote_close(self, event: Any) -> None:
-        link = event.link
-        found = getattr(link, "_aio", None)
-        if found is not None:
-            found._on_remote_close(link.remote_condition)
-            self.owner._links.discard(found)
-
-    def on_link_remote_detach(self, event: Any) -> None:
-        """A detach without ``closed`` (RabbitMQ answers our close so) ends the link too."""
-        self.on_link_remote_close(event)
-
     def on_session_remote_close(self, event: Any) -> None:
         """The peer ended a session (RabbitMQ does so for a terminus it cannot make): every
         link on it fails with the peer's condition instead of waiting for ever; the next link
@@ -94,29 +77,6 @@ class _Events:
         default = connection._default_session
         if default is not None and default._impl == session._impl:
             connection._default_session = None
-
-    def on_link_flow(self, event: Any) -> None:
-        found = getattr(event.link, "_aio", None)
-        if found is not None:
-            found._on_flow()
-
-    def on_delivery(self, event: Any) -> None:
-        delivery = event.context
-        impl = delivery._impl
-        if impl is None:
-            return
-        link = delivery._link
-        found = getattr(link, "_aio", None)
-        if isinstance(found, Sender):
-            found._on_delivery(delivery)
-        elif isinstance(found, Receiver):
-            if lib.pn_delivery_aborted(impl):
-                delivery.settle()
-                found._top_up()
-            elif lib.pn_delivery_readable(impl) and not lib.pn_delivery_partial(impl):
-                found._on_message(delivery, receive(link._impl, delivery))
-            elif lib.pn_delivery_partial(impl) and lib.pn_delivery_pending(impl) >= LARGE_MESSAGE:
-                drain(link._impl, delivery)
 
 
 class _Replies(Receiver):

@@ -41,6 +41,7 @@ from .._core._endpoints import Receiver as EngineReceiver
 from .._core._endpoints import Sender as EngineSender
 from .._core._exceptions import LinkException, ProtonException
 from .._core._message import ID_ONLY, Message
+from .._core._receive import LARGE_MESSAGE, drain, receive
 from ._errors import (
     ConnectionLost,
     MessageModified,
@@ -52,6 +53,7 @@ from ._errors import (
 if TYPE_CHECKING:
     from ._connection import Connection
 
+LOCAL_CLOSED = lib.PN_LOCAL_CLOSED
 ACCEPTED = DispositionType.ACCEPTED
 REJECTED = DispositionType.REJECTED
 RELEASED = DispositionType.RELEASED
@@ -101,8 +103,76 @@ def outcome_error(delivery: EngineDelivery) -> BaseException | None:
 _L = TypeVar("_L", bound="_Link")
 
 
+class LinkEvents:
+    """The engine handler of one aio link (the link's own, so that its events and its
+    deliveries' come straight here, not through the connection's handler)."""
+
+    __slots__ = ("owner", "_amq_table")
+
+    def __init__(self, owner: _Link) -> None:
+        self.owner = owner
+
+    def on_link_remote_open(self, event: Any) -> None:
+        self.owner._on_remote_open()
+
+    def on_link_remote_close(self, event: Any) -> None:
+        owner = self.owner
+        owner._on_remote_close(event.link.remote_condition)
+        owner._connection._links.discard(owner)
+
+    def on_link_remote_detach(self, event: Any) -> None:
+        """A detach without ``closed`` (RabbitMQ answers our close so) ends the link too."""
+        self.on_link_remote_close(event)
+
+    def on_link_flow(self, event: Any) -> None:
+        self.owner._on_flow()
+
+
+class SenderEvents(LinkEvents):
+    """A sender's: outcomes resolve their Trackers."""
+
+    __slots__ = ()
+
+    def on_delivery(self, event: Any) -> None:
+        """The peer updated one of our deliveries: on a final outcome (or its settlement),
+        resolve its Tracker and settle it."""
+        delivery = event.context
+        impl = delivery._impl
+        if impl is None or not lib.pn_delivery_updated(impl):
+            return
+        state = lib.pn_delivery_remote_state(impl)
+        if state in (lib.PN_RECEIVED, 0) and not lib.pn_delivery_settled(impl):
+            return
+        tracker = self.owner._outcomes.pop(delivery, None)  # type: ignore[attr-defined]
+        if tracker is not None:
+            tracker._resolve(None if state == lib.PN_ACCEPTED else outcome_error(delivery))
+        delivery.settle()
+
+
+class ReceiverEvents(LinkEvents):
+    """A receiver's: whole messages go to the receiver; aborted ones are dropped."""
+
+    __slots__ = ()
+
+    def on_delivery(self, event: Any) -> None:
+        delivery = event.context
+        impl = delivery._impl
+        if impl is None:
+            return
+        owner: Receiver = self.owner  # type: ignore[assignment]
+        if lib.pn_delivery_aborted(impl):
+            delivery.settle()
+            owner._top_up()
+        elif lib.pn_delivery_readable(impl) and not lib.pn_delivery_partial(impl):
+            owner._on_message(delivery, receive(delivery._link._impl, delivery))
+        elif lib.pn_delivery_partial(impl) and lib.pn_delivery_pending(impl) >= LARGE_MESSAGE:
+            drain(delivery._link._impl, delivery)
+
+
 class _Link:
     """What senders and receivers share: the engine link, opening, closing, failure."""
+
+    _events: type[LinkEvents] = LinkEvents
 
     def __init__(self, connection: Connection, link: Link) -> None:
         self._connection = connection
@@ -112,7 +182,7 @@ class _Link:
         self._closed: asyncio.Future[None] = self._loop.create_future()
         self._error: BaseException | None = None
         self._quiet = False  # the link ended cleanly: iteration stops instead of raising
-        link._aio = self  # type: ignore[attr-defined]
+        link._handler = self._events(self)  # this link's events come straight to it
         connection._links.add(self)
 
     @property
@@ -144,6 +214,9 @@ class _Link:
     def _on_remote_open(self) -> None:
         if not self._opened.done():
             self._opened.set_result(None)
+
+    def _on_flow(self) -> None:
+        """The peer's flow state changed (credit, drain)."""
 
     def _on_remote_close(self, condition: Condition | None) -> None:
         """The peer detached: with a condition that is an error for every waiter."""
@@ -186,42 +259,71 @@ class _Link:
         await asyncio.shield(self._closed)
 
 
+class _Pending:
+    """The outcome of a Tracker whose peer has not answered yet."""
+
+    def __repr__(self) -> str:
+        return "PENDING"
+
+
+PENDING: Any = _Pending()
+
+
 class Tracker:
     """The outcome of one sent message. ``await tracker`` gives the engine Delivery once the
     peer accepted it, or raises MessageRejected/MessageReleased/MessageModified (or
     ConnectionLost, from a sender that does not resend); awaiting it again gives the same
-    answer."""
+    answer.
 
-    __slots__ = ("delivery", "_future")
+    The outcome is kept here; a future is made only for code that waits before it comes (a
+    sender that submits many messages and looks at their outcomes later makes none)."""
 
-    def __init__(self, delivery: EngineDelivery, future: asyncio.Future[BaseException | None]):
+    __slots__ = ("delivery", "_outcome", "_waiter", "_loop")
+
+    def __init__(
+        self, delivery: EngineDelivery, loop: asyncio.AbstractEventLoop, outcome: Any = PENDING
+    ) -> None:
         self.delivery = delivery
-        self._future = future
+        self._outcome: BaseException | None = outcome
+        self._waiter: asyncio.Future[BaseException | None] | None = None
+        self._loop = loop
 
     def done(self) -> bool:
         """True once the outcome is known."""
-        return self._future.done()
+        return self._outcome is not PENDING
+
+    def _resolve(self, error: BaseException | None) -> None:
+        """The outcome came: None for ACCEPTED, else the exception that says what it was."""
+        if self._outcome is PENDING:
+            self._outcome = error
+            waiter = self._waiter
+            if waiter is not None and not waiter.done():
+                waiter.set_result(error)
+
+    def _waiting(self) -> asyncio.Future[BaseException | None]:
+        """The future the outcome resolves (made on first use)."""
+        waiter = self._waiter
+        if waiter is None:
+            waiter = self._waiter = self._loop.create_future()
+        return waiter
+
+    def _result(self) -> EngineDelivery:
+        error = self._outcome
+        if error is not None:
+            raise error
+        return self.delivery
 
     async def wait(self, timeout: float | None = None) -> EngineDelivery:
         """The delivery when accepted, else the outcome's exception; TimeoutError after
         ``timeout`` seconds (the outcome is still tracked)."""
-        future = self._future
-        if future.done():
-            error = future.result()
-        else:
-            error = await wait(asyncio.shield(future), deadline_of(timeout), "no outcome yet")
-        if error is not None:
-            raise error
-        return self.delivery
+        if self._outcome is PENDING:
+            await wait(asyncio.shield(self._waiting()), deadline_of(timeout), "no outcome yet")
+        return self._result()
 
     def __await__(self) -> Generator[Any, None, EngineDelivery]:
-        future = self._future
-        if not future.done():
+        if self._outcome is PENDING:
             return (yield from self.wait().__await__())
-        error = future.result()  # the outcome has come: no coroutine needed
-        if error is not None:
-            raise error
-        return self.delivery
+        return self._result()  # the outcome has come: no coroutine needed
 
 
 class Sender(_Link):
@@ -230,16 +332,17 @@ class Sender(_Link):
 
     A resending sender (``resend_unsettled``, the default) keeps each message until its outcome
     (``_core._resend``): after a reconnect the engine sends the ones without an outcome again,
-    under the same engine Delivery, so their futures here get the resend's outcome."""
+    under the same engine Delivery, so their Trackers here get the resend's outcome."""
 
     _link: EngineSender
+    _events = SenderEvents
 
     def __init__(self, connection: Connection, link: EngineSender, presettled: bool) -> None:
         super().__init__(connection, link)
         self.presettled = presettled
         self._credit_waiters: deque[asyncio.Future[None]] = deque()
         self._granted = 0  # waiters woken for credit that have not sent yet
-        self._outcomes: dict[EngineDelivery, asyncio.Future[BaseException | None]] = {}
+        self._outcomes: dict[EngineDelivery, Tracker] = {}
         self._lost: ConnectionLost | None = None  # lost, and not re-attached yet
         # A resending sender's ids for id-less messages: "<uuid4 hex>:<n>".
         self._id_prefix = f"{uuid.uuid4().hex}:"
@@ -271,7 +374,10 @@ class Sender(_Link):
         self._credit_waiters.append(future)
         self._connection._flush()
         try:
-            await wait(future, deadline, "no credit to send")
+            if deadline is None:
+                await future
+            else:
+                await wait(future, deadline, "no credit to send")
         except BaseException:
             if future.done() and not future.cancelled() and future.exception() is None:
                 self._granted -= 1  # woken, then cancelled: pass the credit on
@@ -285,21 +391,26 @@ class Sender(_Link):
         self._granted -= 1
         self._check()
 
-    def _wake(self) -> None:
-        """Wake as many credit waiters as there is credit for."""
+    def _wake(self) -> bool:
+        """Wake as many credit waiters as there is credit for; whether any woke."""
         waiters = self._credit_waiters
-        while waiters and self.credit - self._granted > 0:
+        available = self.credit - self._granted
+        woke = False
+        while waiters and available > 0:
             future = waiters.popleft()
             if not future.done():
                 self._granted += 1
+                available -= 1
                 future.set_result(None)
+                woke = True
+        return woke
 
     def _on_flow(self) -> None:
-        if self._credit_waiters:
-            self._wake()
+        if self._credit_waiters and self._wake():
+            self._connection._driver.kick_after_wake()  # it sends: the write follows it
 
-    def _transfer(self, message: Message) -> tuple[EngineDelivery, Any]:
-        """Send now (credit is there); the delivery and its outcome future (None if
+    def _transfer(self, message: Message) -> Tracker:
+        """Send now (credit is there); the Tracker of the outcome (done at once if
         pre-settled). A resending sender gives a message with no id one, so that its resend
         has the same id."""
         ids = self._ids
@@ -308,25 +419,28 @@ class Sender(_Link):
             if not message._dirty:
                 message._dirty = ID_ONLY  # the one field set: its encoding is a constant's
         delivery = self._link.send(message)
-        self._connection._kick()
+        connection = self._connection
+        if connection._driver._kicked is None:  # else a pass is on its way already
+            connection._kick()
         if self.presettled:
-            return delivery, None
-        future: asyncio.Future[BaseException | None] = self._loop.create_future()
-        self._outcomes[delivery] = future
-        return delivery, future
+            return Tracker(delivery, self._loop, None)
+        tracker = self._outcomes[delivery] = Tracker(delivery, self._loop)
+        return tracker
 
     async def submit(self, message: Message, *, timeout: float | None = None) -> Tracker:
         """Wait for credit (at most ``timeout`` seconds), send, and return the Tracker of the
         outcome. Cancelled before the transfer, nothing is sent."""
-        deadline = None if timeout is None else deadline_of(timeout)
-        self._check()
-        if self._credit_waiters or self._link.credit - self._granted <= 0:  # else no coroutine
-            await self._wait_credit(deadline)
-        delivery, future = self._transfer(message)
-        if future is None:
-            future = self._loop.create_future()
-            future.set_result(None)
-        return Tracker(delivery, future)
+        link = self._link
+        impl = link._impl
+        if (  # _check() and _wait_credit()'s first test, inline: no call when credit is there
+            self._error is not None
+            or impl is None
+            or lib.pn_link_state(impl) & LOCAL_CLOSED
+            or self._credit_waiters
+            or link.credit - self._granted <= 0
+        ):
+            await self._wait_credit(None if timeout is None else deadline_of(timeout))
+        return self._transfer(message)
 
     async def send(self, message: Message, *, timeout: float | None = None) -> EngineDelivery:
         """Wait for credit, send, and wait for the outcome, all within ``timeout`` seconds.
@@ -340,27 +454,10 @@ class Sender(_Link):
 
     async def _send(self, message: Message, deadline: float | None) -> EngineDelivery:
         await self._wait_credit(deadline)
-        delivery, future = self._transfer(message)
-        if future is None:
-            return delivery
-        error = await wait(future, deadline, "no outcome within the timeout")
-        if error is not None:
-            raise error
-        return delivery
-
-    def _on_delivery(self, delivery: EngineDelivery) -> None:
-        """The peer updated one of our deliveries: on a final outcome (or its settlement),
-        resolve its future and settle it."""
-        impl = delivery._impl
-        if impl is None or not lib.pn_delivery_updated(impl):
-            return
-        state = lib.pn_delivery_remote_state(impl)
-        if state in (lib.PN_RECEIVED, 0) and not lib.pn_delivery_settled(impl):
-            return
-        future = self._outcomes.pop(delivery, None)
-        if future is not None and not future.done():
-            future.set_result(None if state == lib.PN_ACCEPTED else outcome_error(delivery))
-        delivery.settle()
+        tracker = self._transfer(message)
+        if tracker._outcome is PENDING:
+            await wait(tracker._waiting(), deadline, "no outcome within the timeout")
+        return tracker._result()
 
     def _on_lost(self, condition: Condition | None) -> None:
         """The transport dropped: the outcomes of the messages written to it can no longer
@@ -371,13 +468,12 @@ class Sender(_Link):
         if self._link._unsettled is not None:
             return
         outcomes = self._outcomes
-        for delivery, future in list(outcomes.items()):
+        for delivery, tracker in list(outcomes.items()):
             impl = delivery._impl
             if impl is not None and lib.pn_delivery_pending(impl):
                 continue
             del outcomes[delivery]
-            if not future.done():
-                future.set_result(ConnectionLost(condition))
+            tracker._resolve(ConnectionLost(condition))
 
     def _on_remote_open(self) -> None:
         super()._on_remote_open()
@@ -391,9 +487,8 @@ class Sender(_Link):
                 waiter.set_exception(error)
         lost = self._lost  # lost, and not reconnected: ConnectionLost
         outcomes, self._outcomes = self._outcomes, {}
-        for _delivery, future in outcomes.items():
-            if not future.done():
-                future.set_result(error if lost is None else ConnectionLost(lost.condition))
+        for tracker in outcomes.values():
+            tracker._resolve(error if lost is None else ConnectionLost(lost.condition))
 
 
 class Delivery:
@@ -487,6 +582,7 @@ class Receiver(_Link):
     together; each settlement grants the peer one more."""
 
     _link: EngineReceiver
+    _events = ReceiverEvents
 
     def __init__(
         self, connection: Connection, link: EngineReceiver, credit: int, auto_accept: bool
