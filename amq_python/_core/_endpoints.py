@@ -891,8 +891,9 @@ class Sender(Link):
         delivery._tag = raw
         if code[0] < 0:
             raise LinkException(f"[{code[0]}]: cannot send on link {self.name!r}")
-        if self._unsettled is not None:
-            self._unsettled.keep(delivery, encoded)
+        unsettled = self._unsettled
+        if unsettled is not None:
+            unsettled.items[delivery] = encoded  # Unsettled.keep, inline (once per message)
         if lib.pn_link_snd_settle_mode(impl) == _SND_SETTLED:
             delivery.settle()
         return delivery

@@ -74,12 +74,8 @@ class Unsettled:
             raise ValueError(f"max_unsettled must be at least 1, got {limit}")
         self.sender = sender
         self.limit = limit
-        self.items: dict[Delivery, bytes] = {}
+        self.items: dict[Delivery, bytes] = {}  # Sender.send adds each message it sends
         self._scanned = -1  # the container's pass in which room() last looked for outcomes
-
-    def keep(self, delivery: Delivery, encoded: bytes) -> None:
-        """Hold a message just sent."""
-        self.items[delivery] = encoded
 
     def forget(self, delivery: Delivery) -> None:
         """Drop a settled delivery; if that makes room again, tell the application it may send

@@ -1,5 +1,6 @@
 """``aio.connect`` and ``aio.Connection``: one Container per connection, driven by the asyncio
-driver; its engine events go to one handler (``_Events``) that feeds the aio links' futures.
+driver; the events of the connection and its sessions go to one handler (``_Events``), each
+link's to the aio link's own (``_links.LinkEvents``).
 
 The connection, URL/failover, reconnect, SSL and SASL options are ``Container.connect``'s, passed
 through unchanged: there is one place for them. ``container_id`` names the AMQP container.

@@ -1,12 +1,15 @@
 """Senders, receivers and deliveries of ``amq_python.aio``: futures over one Container's engine
-links, fed by the connection's engine handler (``_connection._Events``).
+links, each fed by its own engine handler (``LinkEvents``; the connection's ``_Events`` gets
+the connection's and sessions' events).
 
 Theory of operation:
 - Every engine call happens either in an engine event (inside a pass of the driver) or in a
   coroutine step of the application; the latter then calls ``kick()``, so the driver writes
   the change out in one pass per loop turn (many sends in one turn: one write). A coroutine
   about to wait for the peer (for credit, for a delivery) runs that pass at once instead
-  (``_flush()``): what it sent, settled or granted goes out before it sleeps.
+  (``_flush()``): what it sent, settled or granted goes out before it sleeps. A sender woken
+  for credit needs neither: the pass that woke it scheduled the write pass right after its
+  step (``kick_after_wake``), in the same loop turn.
 - Awaiting is always on a future this module owns. A timeout sets TimeoutError on that future
   (``loop.call_at``), so no extra task runs per message and a cancelled or timed-out wait leaves
   nothing behind: a credit waiter leaves the queue (passing on credit it was given), a
@@ -144,8 +147,11 @@ class SenderEvents(LinkEvents):
         if state in (lib.PN_RECEIVED, 0) and not lib.pn_delivery_settled(impl):
             return
         tracker = self.owner._outcomes.pop(delivery, None)  # type: ignore[attr-defined]
-        if tracker is not None:
-            tracker._resolve(None if state == lib.PN_ACCEPTED else outcome_error(delivery))
+        if tracker is not None and tracker._outcome is PENDING:  # _resolve, inline
+            error = tracker._outcome = None if state == lib.PN_ACCEPTED else outcome_error(delivery)
+            waiter = tracker._waiter
+            if waiter is not None and not waiter.done():
+                waiter.set_result(error)
         delivery.settle()
 
 
@@ -345,6 +351,7 @@ class Sender(_Link):
         self._outcomes: dict[EngineDelivery, Tracker] = {}
         self._lost: ConnectionLost | None = None  # lost, and not re-attached yet
         # A resending sender's ids for id-less messages: "<uuid4 hex>:<n>".
+        self._driver = connection._driver
         self._id_prefix = f"{uuid.uuid4().hex}:"
         self._ids = itertools.count(1) if self.resend_unsettled else None
 
@@ -368,7 +375,7 @@ class Sender(_Link):
     async def _wait_credit(self, deadline: float | None) -> None:
         """Return once this coroutine may send one message (in arrival order)."""
         self._check()
-        if not self._credit_waiters and self.credit - self._granted > 0:
+        if not self._credit_waiters and self._link.credit - self._granted > 0:
             return
         future: asyncio.Future[None] = self._loop.create_future()
         self._credit_waiters.append(future)
@@ -406,7 +413,13 @@ class Sender(_Link):
         return woke
 
     def _on_flow(self) -> None:
-        if self._credit_waiters and self._wake():
+        impl = self._link._impl
+        if (  # the engine's credit first: a flow event also comes as our sends use it up
+            self._credit_waiters
+            and impl is not None
+            and lib.pn_link_credit(impl) > self._granted
+            and self._wake()
+        ):
             self._connection._driver.kick_after_wake()  # it sends: the write follows it
 
     def _transfer(self, message: Message) -> Tracker:
@@ -419,9 +432,8 @@ class Sender(_Link):
             if not message._dirty:
                 message._dirty = ID_ONLY  # the one field set: its encoding is a constant's
         delivery = self._link.send(message)
-        connection = self._connection
-        if connection._driver._kicked is None:  # else a pass is on its way already
-            connection._kick()
+        if self._driver._kicked is None:  # else a pass is on its way already
+            self._connection._kick()
         if self.presettled:
             return Tracker(delivery, self._loop, None)
         tracker = self._outcomes[delivery] = Tracker(delivery, self._loop)
