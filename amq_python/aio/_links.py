@@ -284,15 +284,12 @@ class Tracker:
     The outcome is kept here; a future is made only for code that waits before it comes (a
     sender that submits many messages and looks at their outcomes later makes none)."""
 
-    __slots__ = ("delivery", "_outcome", "_waiter", "_loop")
+    __slots__ = ("delivery", "_outcome", "_waiter")
 
-    def __init__(
-        self, delivery: EngineDelivery, loop: asyncio.AbstractEventLoop, outcome: Any = PENDING
-    ) -> None:
+    def __init__(self, delivery: EngineDelivery, outcome: Any = PENDING) -> None:
         self.delivery = delivery
         self._outcome: BaseException | None = outcome
         self._waiter: asyncio.Future[BaseException | None] | None = None
-        self._loop = loop
 
     def done(self) -> bool:
         """True once the outcome is known."""
@@ -307,10 +304,10 @@ class Tracker:
                 waiter.set_result(error)
 
     def _waiting(self) -> asyncio.Future[BaseException | None]:
-        """The future the outcome resolves (made on first use)."""
+        """The future the outcome resolves (made on first use, by a coroutine on the loop)."""
         waiter = self._waiter
         if waiter is None:
-            waiter = self._waiter = self._loop.create_future()
+            waiter = self._waiter = asyncio.get_running_loop().create_future()
         return waiter
 
     def _result(self) -> EngineDelivery:
@@ -435,8 +432,8 @@ class Sender(_Link):
         if self._driver._kicked is None:  # else a pass is on its way already
             self._connection._kick()
         if self.presettled:
-            return Tracker(delivery, self._loop, None)
-        tracker = self._outcomes[delivery] = Tracker(delivery, self._loop)
+            return Tracker(delivery, None)
+        tracker = self._outcomes[delivery] = Tracker(delivery)
         return tracker
 
     async def submit(self, message: Message, *, timeout: float | None = None) -> Tracker:
