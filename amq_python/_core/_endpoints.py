@@ -893,7 +893,7 @@ class Sender(Link):
             raise LinkException(f"[{code[0]}]: cannot send on link {self.name!r}")
         unsettled = self._unsettled
         if unsettled is not None:
-            unsettled.items[delivery] = encoded  # Unsettled.keep, inline (once per message)
+            unsettled.items[delivery] = encoded  # kept until its outcome (_resend.Unsettled)
         if lib.pn_link_snd_settle_mode(impl) == _SND_SETTLED:
             delivery.settle()
         return delivery

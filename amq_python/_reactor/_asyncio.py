@@ -255,7 +255,7 @@ class AsyncioDriver:
                 # Rounded up to the millisecond (uvloop's resolution): never woken just before.
                 delay = math.ceil(max(0.0, deadline - time.monotonic()) * 1e3) * 1e-3
                 self._timer = self.loop.call_later(delay, self._timer_fired)
-        if self.on_idle is not None and not container._channels and not container._has_work():
+        if self.on_idle is not None and not container._has_work():
             self.on_idle()
 
 

@@ -147,11 +147,8 @@ class SenderEvents(LinkEvents):
         if state in (lib.PN_RECEIVED, 0) and not lib.pn_delivery_settled(impl):
             return
         tracker = self.owner._outcomes.pop(delivery, None)  # type: ignore[attr-defined]
-        if tracker is not None and tracker._outcome is PENDING:  # _resolve, inline
-            error = tracker._outcome = None if state == lib.PN_ACCEPTED else outcome_error(delivery)
-            waiter = tracker._waiter
-            if waiter is not None and not waiter.done():
-                waiter.set_result(error)
+        if tracker is not None:
+            tracker._resolve(None if state == lib.PN_ACCEPTED else outcome_error(delivery))
         delivery.settle()
 
 
@@ -348,7 +345,6 @@ class Sender(_Link):
         self._outcomes: dict[EngineDelivery, Tracker] = {}
         self._lost: ConnectionLost | None = None  # lost, and not re-attached yet
         # A resending sender's ids for id-less messages: "<uuid4 hex>:<n>".
-        self._driver = connection._driver
         self._id_prefix = f"{uuid.uuid4().hex}:"
         self._ids = itertools.count(1) if self.resend_unsettled else None
 
@@ -429,7 +425,7 @@ class Sender(_Link):
             if not message._dirty:
                 message._dirty = ID_ONLY  # the one field set: its encoding is a constant's
         delivery = self._link.send(message)
-        if self._driver._kicked is None:  # else a pass is on its way already
+        if self._connection._driver._kicked is None:  # else a pass is on its way already
             self._connection._kick()
         if self.presettled:
             return Tracker(delivery, None)
